@@ -1,0 +1,377 @@
+//! The app: settings, authentication, the channel layer, typed state, and
+//! the connections it serves.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::error::{BoxError, Error};
+use crate::layer::{ChannelLayer, InMemoryChannelLayer};
+use crate::permissions::{AllowAny, DynPermission, Permission};
+use crate::scope::User;
+
+/// Finds the user of a connection from its upgrade request.
+///
+/// `None` is an anonymous connection. A user put into the request's
+/// extensions by the app's own middleware ([`CurrentUser`](crate::CurrentUser))
+/// takes precedence, and the authenticator is not asked.
+#[async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// The user, or `None`.
+    async fn authenticate(&self, request: &http::request::Parts) -> Option<Arc<dyn User>>;
+}
+
+/// Token authentication: the token comes from the header
+/// `Authorization: Bearer <token>` or from the query parameter `?token=<token>`,
+/// and `lookup` turns it into a user.
+///
+/// ```
+/// use std::sync::Arc;
+/// use rest_channels::{App, SimpleUser, TokenAuth, User};
+///
+/// let app = App::builder()
+///     .authenticator(TokenAuth::new(|token: String| async move {
+///         (token == "alice-token").then(|| Arc::new(SimpleUser::new(1, "alice")) as Arc<dyn User>)
+///     }))
+///     .build();
+/// ```
+pub struct TokenAuth<F> {
+    lookup: F,
+}
+
+impl<F> TokenAuth<F> {
+    /// Token authentication with a lookup function.
+    pub fn new(lookup: F) -> Self {
+        TokenAuth { lookup }
+    }
+}
+
+impl<F> fmt::Debug for TokenAuth<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenAuth")
+    }
+}
+
+/// The token of a request: `Authorization: Bearer T`, else `?token=T`.
+pub fn request_token(request: &http::request::Parts) -> Option<String> {
+    let header = request
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    header.or_else(|| {
+        crate::scope::query_param(request.uri.query().unwrap_or(""), "token").map(Cow::into_owned)
+    })
+}
+
+#[async_trait]
+impl<F, Fut> Authenticator for TokenAuth<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<Arc<dyn User>>> + Send,
+{
+    async fn authenticate(&self, request: &http::request::Parts) -> Option<Arc<dyn User>> {
+        let token = request_token(request)?;
+        (self.lookup)(token).await
+    }
+}
+
+/// The app's settings.
+#[non_exhaustive]
+pub struct Settings {
+    /// Show internal errors to clients (500 replies carry the error's text).
+    /// Off by default: production replies say only "A server error occurred.".
+    pub debug: bool,
+    /// The largest message a client may send, in bytes; a larger frame closes
+    /// the connection with code 1009. Default 64 KiB.
+    pub max_message_size: usize,
+    /// The socket's read buffer, in bytes. Default 4 KiB: an idle connection
+    /// stays small (see the README's measurements).
+    pub read_buffer_size: usize,
+    /// The socket's write buffer, in bytes. Default 4 KiB.
+    pub write_buffer_size: usize,
+    /// How many events a connection's inbox holds before group sends to it
+    /// are dropped. Default 100.
+    pub channel_capacity: usize,
+    /// The permissions of handlers that name none. Default: allow any.
+    pub default_permissions: Arc<dyn DynPermission>,
+    /// The actions that [`IsAuthenticatedOrReadOnly`](crate::IsAuthenticatedOrReadOnly)
+    /// and [`IsOwnerOrReadOnly`](crate::IsOwnerOrReadOnly) treat as read-only.
+    /// Default `list` and `retrieve`.
+    pub read_only_actions: Vec<Cow<'static, str>>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            debug: false,
+            max_message_size: 64 * 1024,
+            read_buffer_size: 4 * 1024,
+            write_buffer_size: 4 * 1024,
+            channel_capacity: 100,
+            default_permissions: Arc::new(AllowAny),
+            read_only_actions: vec!["list".into(), "retrieve".into()],
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("debug", &self.debug)
+            .field("max_message_size", &self.max_message_size)
+            .field("read_buffer_size", &self.read_buffer_size)
+            .field("write_buffer_size", &self.write_buffer_size)
+            .field("channel_capacity", &self.channel_capacity)
+            .field("read_only_actions", &self.read_only_actions)
+            .finish_non_exhaustive()
+    }
+}
+
+type ErrorHook = Box<dyn Fn(&BoxError) -> Option<Error> + Send + Sync>;
+
+/// An app: what every connection of every consumer shares. Cheap to clone.
+///
+/// ```
+/// use rest_channels::App;
+/// let app = App::builder().debug(true).max_message_size(1 << 20).state(42u32).build();
+/// assert_eq!(app.state::<u32>(), Some(&42));
+/// ```
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    authenticator: Option<Box<dyn Authenticator>>,
+    layer: Arc<dyn ChannelLayer>,
+    state: http::Extensions,
+    error_hook: Option<ErrorHook>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App").field("settings", &self.inner.settings).finish_non_exhaustive()
+    }
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::builder().build()
+    }
+}
+
+impl App {
+    /// A builder with the default settings.
+    pub fn builder() -> AppBuilder {
+        AppBuilder::default()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The channel layer.
+    pub fn layer(&self) -> &dyn ChannelLayer {
+        &*self.inner.layer
+    }
+
+    /// Typed state given to [`AppBuilder::state`].
+    pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.state.get::<T>()
+    }
+
+    pub(crate) async fn authenticate(&self, request: &http::request::Parts) -> Option<Arc<dyn User>> {
+        if let Some(crate::CurrentUser(user)) = request.extensions.get() {
+            return Some(user.clone());
+        }
+        match &self.inner.authenticator {
+            Some(auth) => auth.authenticate(request).await,
+            None => None,
+        }
+    }
+
+    /// Maps an internal error through the app's hook; logs what stays internal.
+    pub(crate) fn map_error(&self, error: Error) -> Error {
+        match error.take_internal() {
+            Ok(internal) => {
+                if let Some(mapped) = self.inner.error_hook.as_ref().and_then(|hook| hook(&internal)) {
+                    return mapped;
+                }
+                tracing::error!(error = %internal, "action failed");
+                Error::internal(internal)
+            }
+            Err(error) => error,
+        }
+    }
+
+    /// Asks every connection to close (code 1001, "going away"); new ones are refused.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tracker.close();
+    }
+
+    /// Resolves once [`App::shutdown`] was called: a graceful-shutdown signal
+    /// for `axum::serve`.
+    pub async fn shutdown_requested(&self) {
+        self.inner.shutdown.cancelled().await;
+    }
+
+    /// Waits until every connection has closed (after [`App::shutdown`]).
+    pub async fn closed(&self) {
+        self.inner.tracker.wait().await;
+    }
+
+    /// How many connections are open.
+    pub fn connections(&self) -> usize {
+        self.inner.tracker.len()
+    }
+
+    pub(crate) fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    pub(crate) fn tracker(&self) -> &TaskTracker {
+        &self.inner.tracker
+    }
+}
+
+/// Builds an [`App`].
+#[derive(Default)]
+pub struct AppBuilder {
+    settings: Settings,
+    authenticator: Option<Box<dyn Authenticator>>,
+    layer: Option<Arc<dyn ChannelLayer>>,
+    state: http::Extensions,
+    error_hook: Option<ErrorHook>,
+}
+
+impl AppBuilder {
+    /// Shows internal errors to clients; never in production.
+    pub fn debug(mut self, yes: bool) -> Self {
+        self.settings.debug = yes;
+        self
+    }
+    /// The largest message a client may send (frames over it close with 1009).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.settings.max_message_size = bytes;
+        self
+    }
+    /// The socket's read and write buffer sizes.
+    pub fn buffer_sizes(mut self, read: usize, write: usize) -> Self {
+        self.settings.read_buffer_size = read;
+        self.settings.write_buffer_size = write;
+        self
+    }
+    /// How many events a connection's inbox holds.
+    pub fn channel_capacity(mut self, events: usize) -> Self {
+        self.settings.channel_capacity = events;
+        self
+    }
+    /// The permissions of handlers that name none.
+    pub fn default_permissions(mut self, permission: impl Permission + 'static) -> Self {
+        self.settings.default_permissions = Arc::new(permission);
+        self
+    }
+    /// The actions that the read-only permissions let everyone run.
+    pub fn read_only_actions<I, S>(mut self, actions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        self.settings.read_only_actions = actions.into_iter().map(Into::into).collect();
+        self
+    }
+    /// How connections find their user.
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticator = Some(Box::new(authenticator));
+        self
+    }
+    /// The channel layer (default: [`InMemoryChannelLayer`]).
+    pub fn channel_layer(mut self, layer: impl ChannelLayer) -> Self {
+        self.layer = Some(Arc::new(layer));
+        self
+    }
+    /// Typed state that actions reach with [`Context::state`](crate::Context::state).
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+    /// Maps the app's own errors (those that reached an action's `?` as
+    /// internal errors) to replies; return `None` to keep the 500.
+    ///
+    /// ```
+    /// use rest_channels::{App, Error};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("no such row")]
+    /// struct RowNotFound;
+    ///
+    /// let app = App::builder()
+    ///     .map_error(|e| e.downcast_ref::<RowNotFound>().map(|_| Error::not_found()))
+    ///     .build();
+    /// ```
+    pub fn map_error(mut self, hook: impl Fn(&BoxError) -> Option<Error> + Send + Sync + 'static) -> Self {
+        self.error_hook = Some(Box::new(hook));
+        self
+    }
+    /// The app.
+    pub fn build(self) -> App {
+        App {
+            inner: Arc::new(Inner {
+                settings: self.settings,
+                authenticator: self.authenticator,
+                layer: self.layer.unwrap_or_else(|| Arc::new(InMemoryChannelLayer::new())),
+                state: self.state,
+                error_hook: self.error_hook,
+                shutdown: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, auth: Option<&str>) -> http::request::Parts {
+        let mut b = http::Request::builder().uri(uri);
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn tokens_from_header_or_query() {
+        assert_eq!(request_token(&parts("/ws/?token=abc", None)).as_deref(), Some("abc"));
+        assert_eq!(request_token(&parts("/ws/?x=1&token=a%2Bb", None)).as_deref(), Some("a+b"));
+        assert_eq!(request_token(&parts("/ws/", Some("Bearer xyz"))).as_deref(), Some("xyz"));
+        assert_eq!(request_token(&parts("/ws/?token=q", Some("bearer h"))).as_deref(), Some("h"));
+        assert_eq!(request_token(&parts("/ws/", Some("Basic xyz"))), None);
+        assert_eq!(request_token(&parts("/ws/", None)), None);
+    }
+
+    #[test]
+    fn error_hook_maps_internal_errors() {
+        let app = App::builder()
+            .map_error(|e| e.downcast_ref::<std::num::ParseIntError>().map(|_| Error::bad_request("not a number")))
+            .build();
+        let e: Error = "x".parse::<i32>().unwrap_err().into();
+        assert_eq!(app.map_error(e).status(), 400);
+        assert_eq!(app.map_error(Error::msg("other")).status(), 500);
+        assert_eq!(app.map_error(Error::not_found()).status(), 404);
+    }
+}

@@ -1,0 +1,277 @@
+//! The channel layer: per-connection channels, groups, and events between them.
+//!
+//! Every connection gets a channel (a bounded inbox) when it opens; groups
+//! are sets of channels. [`ChannelLayer::group_send`] delivers one [`Event`]
+//! to every member: the event's JSON is serialized once and its bytes are
+//! shared by every delivery (and every WebSocket frame it becomes).
+//!
+//! # When an inbox is full
+//!
+//! As the Channels spec has it, sends never block and never wait: when a
+//! member's inbox is full (it holds [`Settings::channel_capacity`](crate::Settings::channel_capacity)
+//! events, 100 by default, because its client reads slower than the group
+//! talks), the event is dropped for that member only, and a warning is
+//! logged. Other members are not slowed down.
+//!
+//! [`InMemoryChannelLayer`] is the default and serves one process. A layer
+//! for many processes implements the same trait.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// The type of the general broadcast event (sent without a `type` key).
+pub const GENERAL_BROADCAST: &str = "general.broadcast";
+
+/// An event sent through the layer: a type (routing key for `#[event]`
+/// handlers) and the JSON the client sees, shared between receivers.
+///
+/// ```
+/// use rest_channels::Event;
+/// let e = Event::new("chat.message", &serde_json::json!({"text": "hi"})).unwrap();
+/// assert_eq!(e.kind(), "chat.message");
+/// assert_eq!(e.json(), r#"{"text":"hi"}"#);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Event {
+    kind: std::sync::Arc<str>,
+    json: Utf8Bytes,
+}
+
+impl Event {
+    /// An event of type `kind` whose JSON is `body`, serialized now.
+    pub fn new<T: serde::Serialize + ?Sized>(kind: &str, body: &T) -> Result<Self, serde_json::Error> {
+        Ok(Event::from_json(kind, serde_json::to_string(body)?))
+    }
+
+    /// An event from already serialized JSON.
+    pub fn from_json(kind: &str, json: String) -> Self {
+        Event { kind: kind.into(), json: json.into() }
+    }
+
+    /// The event's type.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The event's JSON.
+    pub fn json(&self) -> &str {
+        self.json.as_str()
+    }
+
+    /// The event's JSON, parsed.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.json())
+    }
+
+    pub(crate) fn frame(&self) -> Utf8Bytes {
+        self.json.clone()
+    }
+}
+
+/// Why a layer operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayerError {
+    /// Group and channel names are ASCII letters, digits, `-`, `_` and `.`, under 100 bytes.
+    #[error("invalid {what} name {name:?}: use ASCII letters, digits, '-', '_' and '.', fewer than 100")]
+    InvalidName {
+        /// "group" or "channel".
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// The layer's backend failed.
+    #[error("channel layer backend: {0}")]
+    Backend(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Checks a group or channel name as Channels does.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 100
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!'))
+}
+
+fn check_name(what: &'static str, name: &str) -> Result<(), LayerError> {
+    if valid_name(name) { Ok(()) } else { Err(LayerError::InvalidName { what, name: name.to_owned() }) }
+}
+
+/// The receiving end of a connection's channel.
+#[derive(Debug)]
+pub struct Inbox {
+    rx: mpsc::Receiver<Event>,
+}
+
+impl Inbox {
+    /// A bounded inbox and the sender that feeds it.
+    pub fn bounded(capacity: usize) -> (mpsc::Sender<Event>, Inbox) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (tx, Inbox { rx })
+    }
+
+    /// The next event; `None` when every sender is gone.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+}
+
+/// Channels and groups (Django Channels' channel layer).
+#[async_trait]
+pub trait ChannelLayer: Send + Sync + 'static {
+    /// A new channel for a connection, and its inbox.
+    async fn new_channel(&self, capacity: usize) -> Result<(String, Inbox), LayerError>;
+    /// Forgets a channel (its connection closed).
+    async fn close_channel(&self, channel: &str);
+    /// Sends an event to one channel (dropped when its inbox is full).
+    async fn send(&self, channel: &str, event: Event) -> Result<(), LayerError>;
+    /// Adds a channel to a group.
+    async fn group_add(&self, group: &str, channel: &str) -> Result<(), LayerError>;
+    /// Removes a channel from a group.
+    async fn group_discard(&self, group: &str, channel: &str) -> Result<(), LayerError>;
+    /// Sends an event to every channel of a group.
+    async fn group_send(&self, group: &str, event: Event) -> Result<(), LayerError>;
+}
+
+/// The in-process channel layer (the default).
+#[derive(Debug, Default)]
+pub struct InMemoryChannelLayer {
+    state: Mutex<State>,
+    next: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    channels: HashMap<String, mpsc::Sender<Event>>,
+    groups: HashMap<String, HashSet<String>>,
+}
+
+impl InMemoryChannelLayer {
+    /// An empty layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn deliver(channel: &str, tx: &mpsc::Sender<Event>, event: Event) {
+    match tx.try_send(event) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            tracing::warn!(channel, "channel inbox full; event dropped for this member")
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}
+
+#[async_trait]
+impl ChannelLayer for InMemoryChannelLayer {
+    async fn new_channel(&self, capacity: usize) -> Result<(String, Inbox), LayerError> {
+        let name = format!("inmemory!{}", self.next.fetch_add(1, Ordering::Relaxed));
+        let (tx, inbox) = Inbox::bounded(capacity);
+        self.state().channels.insert(name.clone(), tx);
+        Ok((name, inbox))
+    }
+
+    async fn close_channel(&self, channel: &str) {
+        // The connection discards its groups first; a membership left behind
+        // by other code is skipped by `group_send` and goes with `group_discard`.
+        self.state().channels.remove(channel);
+    }
+
+    async fn send(&self, channel: &str, event: Event) -> Result<(), LayerError> {
+        check_name("channel", channel)?;
+        if let Some(tx) = self.state().channels.get(channel) {
+            deliver(channel, tx, event);
+        }
+        Ok(())
+    }
+
+    async fn group_add(&self, group: &str, channel: &str) -> Result<(), LayerError> {
+        check_name("group", group)?;
+        check_name("channel", channel)?;
+        self.state().groups.entry(group.to_owned()).or_default().insert(channel.to_owned());
+        Ok(())
+    }
+
+    async fn group_discard(&self, group: &str, channel: &str) -> Result<(), LayerError> {
+        check_name("group", group)?;
+        let mut state = self.state();
+        if let Some(members) = state.groups.get_mut(group) {
+            members.remove(channel);
+            if members.is_empty() {
+                state.groups.remove(group);
+            }
+        }
+        Ok(())
+    }
+
+    async fn group_send(&self, group: &str, event: Event) -> Result<(), LayerError> {
+        check_name("group", group)?;
+        let state = self.state();
+        if let Some(members) = state.groups.get(group) {
+            for channel in members {
+                if let Some(tx) = state.channels.get(channel) {
+                    deliver(channel, tx, event.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn group_send_reaches_members_only_and_shares_bytes() {
+        let layer = InMemoryChannelLayer::new();
+        let (a, mut ia) = layer.new_channel(4).await.unwrap();
+        let (b, mut ib) = layer.new_channel(4).await.unwrap();
+        let (_c, mut ic) = layer.new_channel(4).await.unwrap();
+        layer.group_add("g", &a).await.unwrap();
+        layer.group_add("g", &b).await.unwrap();
+        layer.group_send("g", Event::from_json("t", "{}".into())).await.unwrap();
+        let ea = ia.recv().await.unwrap();
+        let eb = ib.recv().await.unwrap();
+        assert_eq!(ea.json().as_ptr(), eb.json().as_ptr(), "one serialization, shared");
+        assert!(ic.rx.try_recv().is_err());
+        layer.group_discard("g", &b).await.unwrap();
+        layer.group_send("g", Event::from_json("t", "1".into())).await.unwrap();
+        assert_eq!(ia.recv().await.unwrap().json(), "1");
+        assert!(ib.rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn full_inbox_drops_without_blocking() {
+        let layer = InMemoryChannelLayer::new();
+        let (a, mut ia) = layer.new_channel(2).await.unwrap();
+        layer.group_add("g", &a).await.unwrap();
+        for i in 0..5 {
+            layer.group_send("g", Event::from_json("t", i.to_string())).await.unwrap();
+        }
+        assert_eq!(ia.recv().await.unwrap().json(), "0");
+        assert_eq!(ia.recv().await.unwrap().json(), "1");
+        assert!(ia.rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn names_are_checked_and_closed_channels_get_nothing() {
+        let layer = InMemoryChannelLayer::new();
+        assert!(layer.group_add("bad name", "x").await.is_err());
+        assert!(layer.group_add(&"g".repeat(100), "x").await.is_err());
+        let (a, mut ia) = layer.new_channel(2).await.unwrap();
+        layer.group_add("g", &a).await.unwrap();
+        layer.close_channel(&a).await;
+        layer.group_send("g", Event::from_json("t", "1".into())).await.unwrap();
+        assert!(ia.recv().await.is_none());
+    }
+}

@@ -1,0 +1,234 @@
+//! Testing consumers without a socket: an in-process communicator, as the
+//! ancestor's `WebsocketCommunicator`.
+//!
+//! The communicator runs the very connection loop that serves real sockets,
+//! over in-memory channels.
+//!
+//! ```
+//! use rest_channels::prelude::*;
+//! use rest_channels::testing::Communicator;
+//!
+//! #[derive(Default)]
+//! pub struct Api;
+//!
+//! #[consumer]
+//! impl Api {
+//!     #[async_action]
+//!     async fn whoami(&self, ctx: &Context<'_>) -> ActionResult {
+//!         Ok(reply!({"username": ctx.user().map(|u| u.username())}, 200))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mut c = Communicator::builder::<Api>(App::default())
+//!     .user(SimpleUser::new(1, "alice"))
+//!     .connect()
+//!     .await
+//!     .unwrap();
+//! c.send_json(&serde_json::json!({"action": "whoami", "request_id": 1})).await;
+//! let reply = c.receive_json().await.unwrap();
+//! assert_eq!(reply["data"]["username"], "alice");
+//! assert_eq!(reply["request_id"], 1);
+//! c.disconnect().await;
+//! # }
+//! ```
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::app::App;
+use crate::connection::{Incoming, Transport, serve};
+use crate::handler::{Consumer, Handler};
+use crate::permissions::Permission;
+use crate::scope::{Scope, User};
+
+/// Why a test step failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestError {
+    /// The consumer's `can_connect` refused the connection (HTTP 403 on a socket).
+    #[error("the connection was refused")]
+    Refused,
+    /// Nothing arrived in time.
+    #[error("nothing received within {0:?}")]
+    Timeout(Duration),
+    /// The server closed the connection (with this close code, if any).
+    #[error("the connection was closed (code {0:?})")]
+    Closed(Option<u16>),
+    /// A message was not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+}
+
+enum Out {
+    Text(Utf8Bytes),
+    Close(Option<u16>),
+}
+
+struct Pipe {
+    rx: mpsc::Receiver<Incoming>,
+    tx: mpsc::UnboundedSender<Out>,
+}
+
+impl Transport for Pipe {
+    async fn recv(&mut self) -> Incoming {
+        self.rx.recv().await.unwrap_or(Incoming::Closed)
+    }
+    async fn send(&mut self, text: Utf8Bytes) -> bool {
+        self.tx.send(Out::Text(text)).is_ok()
+    }
+    async fn close(self, code: Option<u16>, _reason: &'static str) {
+        let _ = self.tx.send(Out::Close(code));
+    }
+}
+
+/// Builds a [`Communicator`] for consumer `C`.
+pub struct CommunicatorBuilder<C> {
+    scope: Scope,
+    timeout: Duration,
+    consumer: PhantomData<fn() -> C>,
+}
+
+impl<C: Consumer> CommunicatorBuilder<C> {
+    /// Connects as this user (default: anonymous).
+    pub fn user(mut self, user: impl User) -> Self {
+        self.scope.user = Some(Arc::new(user));
+        self
+    }
+    /// Adds a URL kwarg, as the axum route's `{name}` would.
+    pub fn url_kwarg(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.scope = self.scope.with_url_kwarg(name, value);
+        self
+    }
+    /// Sets the URL's path (default `/ws/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.scope.path = path.into();
+        self
+    }
+    /// Sets the URL's query string.
+    pub fn query(mut self, query: impl Into<String>) -> Self {
+        self.scope.query = query.into();
+        self
+    }
+    /// Sets the upgrade request's headers.
+    pub fn headers(mut self, headers: http::HeaderMap) -> Self {
+        self.scope.headers = headers;
+        self
+    }
+    /// How long the `receive_*` methods wait (default 1 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Runs `can_connect`, then the connection.
+    pub async fn connect(self) -> Result<Communicator, TestError> {
+        if !<C as Handler>::permission().can_connect(&self.scope).await {
+            return Err(TestError::Refused);
+        }
+        let max = self.scope.app.settings().max_message_size;
+        let (in_tx, in_rx) = mpsc::channel(16);
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(serve::<C, _>(self.scope, Pipe { rx: in_rx, tx: out_tx }));
+        Ok(Communicator { tx: Some(in_tx), rx: out_rx, task, timeout: self.timeout, max, closed: None })
+    }
+}
+
+/// A connection to a consumer, in process.
+pub struct Communicator {
+    tx: Option<mpsc::Sender<Incoming>>,
+    rx: mpsc::UnboundedReceiver<Out>,
+    task: JoinHandle<()>,
+    timeout: Duration,
+    max: usize,
+    closed: Option<Option<u16>>,
+}
+
+impl std::fmt::Debug for Communicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Communicator").field("closed", &self.closed).finish_non_exhaustive()
+    }
+}
+
+impl Communicator {
+    /// A builder for a connection to consumer `C` of `app`.
+    pub fn builder<C: Consumer>(app: App) -> CommunicatorBuilder<C> {
+        CommunicatorBuilder { scope: Scope::new(app, "/ws/", None), timeout: Duration::from_secs(1), consumer: PhantomData }
+    }
+
+    async fn push(&mut self, incoming: Incoming) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(incoming).await;
+        }
+    }
+
+    /// Sends a text frame (over the app's size limit, it closes the connection with 1009).
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        let text: String = text.into();
+        let incoming = if text.len() > self.max { Incoming::TooLarge } else { Incoming::Text(text.into()) };
+        self.push(incoming).await;
+    }
+
+    /// Sends a value as JSON.
+    pub async fn send_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        self.send_text(serde_json::to_string(value).expect("test message serializes")).await;
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self) {
+        self.push(Incoming::Binary).await;
+    }
+
+    /// The next text message.
+    pub async fn receive_text(&mut self) -> Result<String, TestError> {
+        if let Some(code) = self.closed {
+            return Err(TestError::Closed(code));
+        }
+        match tokio::time::timeout(self.timeout, self.rx.recv()).await {
+            Err(_) => Err(TestError::Timeout(self.timeout)),
+            Ok(Some(Out::Text(t))) => Ok(t.as_str().to_owned()),
+            Ok(Some(Out::Close(code))) => {
+                self.closed = Some(code);
+                Err(TestError::Closed(code))
+            }
+            Ok(None) => {
+                self.closed = Some(None);
+                Err(TestError::Closed(None))
+            }
+        }
+    }
+
+    /// The next message, parsed as JSON.
+    pub async fn receive_json(&mut self) -> Result<serde_json::Value, TestError> {
+        Ok(serde_json::from_str(&self.receive_text().await?)?)
+    }
+
+    /// Whether nothing arrives within `within`.
+    pub async fn receive_nothing(&mut self, within: Duration) -> bool {
+        tokio::time::timeout(within, self.rx.recv()).await.is_err()
+    }
+
+    /// Waits for the server to close; its close code.
+    pub async fn receive_close(&mut self) -> Result<Option<u16>, TestError> {
+        loop {
+            match self.receive_text().await {
+                Ok(_) => continue,
+                Err(TestError::Closed(code)) => return Ok(code),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Closes from the client side and waits for the connection to end
+    /// (groups left, `on_disconnect` run).
+    pub async fn disconnect(mut self) {
+        self.push(Incoming::Closed).await;
+        self.tx = None;
+        let _ = (&mut self.task).await;
+    }
+}
