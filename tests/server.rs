@@ -125,7 +125,10 @@ async fn server(debug: bool) -> Server {
         .authenticator(TokenAuth::new(lookup))
         .max_message_size(1024)
         .debug(debug)
-        .map_error(|e| e.downcast_ref::<WidgetMissing>().map(|_| Error::not_found()))
+        .map_error(|e| {
+            e.downcast_ref::<WidgetMissing>()
+                .map(|_| Error::not_found())
+        })
         .build();
     let router = Router::new()
         .route("/ws/", get(websocket::<Api>))
@@ -154,18 +157,31 @@ async fn consumer_state_is_per_connection_and_messages_run_in_order() {
 async fn nested_routes_carry_kwargs_query_and_permissions() {
     let s = server(false).await;
     let mut anon = s.connect("/ws/").await;
-    let r = anon.request(json!({"action": "top", "route": "things/7/"})).await;
-    assert_eq!((r["status"].clone(), r["data"].clone()), (json!(200), json!({"id": 7})));
+    let r = anon
+        .request(json!({"action": "top", "route": "things/7/"}))
+        .await;
+    assert_eq!(
+        (r["status"].clone(), r["data"].clone()),
+        (json!(200), json!({"id": 7}))
+    );
     // the leaf needs a user: the outer handlers let it through, the leaf refuses
-    let r = anon.request(json!({"action": "show", "route": "things/7/x-1/"})).await;
+    let r = anon
+        .request(json!({"action": "show", "route": "things/7/x-1/"}))
+        .await;
     assert_eq!(r["status"], 403);
     // a nested path that matches nothing is a 404 naming the whole route
-    let r = anon.request(json!({"action": "top", "route": "things/7/!!/"})).await;
+    let r = anon
+        .request(json!({"action": "top", "route": "things/7/!!/"}))
+        .await;
     assert_eq!(r["status"], 404);
     assert_eq!(r["errors"], json!(["No route found: things/7/!!/"]));
 
-    let mut alice = Client::connect(&s.url("/ws/?token=alice-token"), None).await.unwrap();
-    let r = alice.request(json!({"action": "show", "route": "things/7/x-1/more?page=2"})).await;
+    let mut alice = Client::connect(&s.url("/ws/?token=alice-token"), None)
+        .await
+        .unwrap();
+    let r = alice
+        .request(json!({"action": "show", "route": "things/7/x-1/more?page=2"}))
+        .await;
     assert_eq!(r["data"], json!({"id": 7, "sub": "x-1", "page": "2"}));
     assert_eq!(r["route"], "things/7/x-1/more?page=2");
     s.stop().await;
@@ -176,7 +192,9 @@ async fn panics_are_500_and_the_connection_goes_on() {
     let s = server(false).await;
     let mut c = s.connect("/ws/").await;
     for action in ["panics", "blocking_panics"] {
-        let r = c.request(json!({"action": action, "request_id": action})).await;
+        let r = c
+            .request(json!({"action": action, "request_id": action}))
+            .await;
         assert_eq!(r["status"], 500, "{r}");
         assert_eq!(r["errors"], json!([{"detail": "A server error occurred."}]));
         assert_eq!(r["request_id"], action);
@@ -190,9 +208,15 @@ async fn debug_mode_shows_internal_errors_and_the_hook_maps_app_errors() {
     let s = server(true).await;
     let mut c = s.connect("/ws/").await;
     let r = c.request(json!({"action": "panics"})).await;
-    assert_eq!(r["errors"], json!([{"detail": "the action panicked: boom"}]));
+    assert_eq!(
+        r["errors"],
+        json!([{"detail": "the action panicked: boom"}])
+    );
     let r = c.request(json!({"action": "mapped"})).await;
-    assert_eq!((r["status"].clone(), r["errors"].clone()), (json!(404), json!([{"detail": "Not found."}])));
+    assert_eq!(
+        (r["status"].clone(), r["errors"].clone()),
+        (json!(404), json!([{"detail": "Not found."}]))
+    );
     s.stop().await;
 }
 
@@ -200,17 +224,27 @@ async fn debug_mode_shows_internal_errors_and_the_hook_maps_app_errors() {
 async fn every_bad_argument_is_reported_at_once() {
     let s = server(false).await;
     let mut c = s.connect("/ws/").await;
-    let r = c.request(json!({"action": "args", "a": "x", "c": [1, 300]})).await;
+    let r = c
+        .request(json!({"action": "args", "a": "x", "c": [1, 300]}))
+        .await;
     assert_eq!(r["status"], 400);
     let errors = r["errors"][0].as_object().unwrap();
     let keys: Vec<_> = errors.keys().cloned().collect();
     assert_eq!(keys, ["a", "b", "c"], "{r}");
     assert_eq!(errors["b"], json!(["This field is required."]));
-    let r = c.request(json!({"action": "args", "a": 1, "b": "x", "extra": true})).await;
-    assert_eq!((r["status"].clone(), r["data"].clone()), (json!(201), json!({"a": 1, "b": "x", "c": null})));
+    let r = c
+        .request(json!({"action": "args", "a": 1, "b": "x", "extra": true}))
+        .await;
+    assert_eq!(
+        (r["status"].clone(), r["data"].clone()),
+        (json!(201), json!({"a": 1, "b": "x", "c": null}))
+    );
     // a route that is not a string
     let r = c.request(json!({"action": "count", "route": 5})).await;
-    assert_eq!((r["status"].clone(), r["errors"].clone()), (json!(400), json!([{"route": ["Not a valid string."]}])));
+    assert_eq!(
+        (r["status"].clone(), r["errors"].clone()),
+        (json!(400), json!([{"route": ["Not a valid string."]}]))
+    );
     assert_eq!(r["route"], 5);
     s.stop().await;
 }
@@ -228,9 +262,19 @@ async fn messages_sent_during_an_action_come_before_its_reply() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn can_connect_refuses_with_http_403() {
     let s = server(false).await;
-    assert_eq!(Client::connect(&s.url("/strict/"), None).await.err(), Some(403));
-    assert_eq!(Client::connect(&s.url("/strict/"), Some("wrong")).await.err(), Some(403));
-    let mut c = Client::connect(&s.url("/strict/"), Some("alice-token")).await.unwrap();
+    assert_eq!(
+        Client::connect(&s.url("/strict/"), None).await.err(),
+        Some(403)
+    );
+    assert_eq!(
+        Client::connect(&s.url("/strict/"), Some("wrong"))
+            .await
+            .err(),
+        Some(403)
+    );
+    let mut c = Client::connect(&s.url("/strict/"), Some("alice-token"))
+        .await
+        .unwrap();
     assert_eq!(c.request(json!({"action": "me"})).await["data"], "alice");
     s.stop().await;
 }
@@ -242,9 +286,16 @@ async fn frames_over_the_limit_close_with_1009_others_are_served() {
     let mut bystander = s.connect("/ws/").await;
     let ok = json!({"action": "args", "a": 1, "b": "x".repeat(900)});
     assert_eq!(big.request(ok).await["status"], 201);
-    big.send_text(format!(r#"{{"action": "count", "pad": "{}"}}"#, "y".repeat(5000))).await;
+    big.send_text(format!(
+        r#"{{"action": "count", "pad": "{}"}}"#,
+        "y".repeat(5000)
+    ))
+    .await;
     assert_eq!(big.close_code().await, Some(1009));
-    assert_eq!(bystander.request(json!({"action": "count"})).await["data"], 1);
+    assert_eq!(
+        bystander.request(json!({"action": "count"})).await["data"],
+        1
+    );
     s.stop().await;
 }
 
@@ -252,14 +303,27 @@ async fn frames_over_the_limit_close_with_1009_others_are_served() {
 async fn binary_and_malformed_frames_get_400_and_the_connection_stays() {
     let s = server(false).await;
     let mut c = s.connect("/ws/").await;
-    c.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3])).await.unwrap();
+    c.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![
+        1, 2, 3,
+    ]))
+    .await
+    .unwrap();
     let r = c.recv().await;
-    assert_eq!((r["status"].clone(), r["action"].clone()), (json!(400), Value::Null));
+    assert_eq!(
+        (r["status"].clone(), r["action"].clone()),
+        (json!(400), Value::Null)
+    );
     for bad in ["{", "[1]", "7", r#"{"action": "count", "action": "count"}"#] {
         c.send_text(bad).await;
         let r = c.recv().await;
         assert_eq!(r["status"], 400, "{bad}: {r}");
-        assert!(r["errors"][0]["detail"].as_str().unwrap().starts_with("Invalid message: "), "{r}");
+        assert!(
+            r["errors"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid message: "),
+            "{r}"
+        );
     }
     assert_eq!(c.request(json!({"action": "count"})).await["data"], 1);
     s.stop().await;
@@ -273,12 +337,19 @@ async fn broadcasts_reach_the_group_only_and_event_handlers_shape_them() {
     let mut a = s.connect("/rooms/r1/").await;
     let mut b = s.connect("/rooms/r1/").await;
     let mut other = s.connect("/rooms/r2/").await;
-    let r = a.request(json!({"action": "say", "text": "hi", "request_id": 1})).await;
-    assert_eq!((r["data"].clone(), r["request_id"].clone()), (json!({"text": "hi"}), json!(1)));
-    let event = json!({"type": "room.said", "data": {"text": "hi"}, "status": 200, "seen_by": false});
+    let r = a
+        .request(json!({"action": "say", "text": "hi", "request_id": 1}))
+        .await;
+    assert_eq!(
+        (r["data"].clone(), r["request_id"].clone()),
+        (json!({"text": "hi"}), json!(1))
+    );
+    let event =
+        json!({"type": "room.said", "data": {"text": "hi"}, "status": 200, "seen_by": false});
     assert_eq!(a.recv().await, event);
     assert_eq!(b.recv().await, event);
-    b.send_json(&json!({"action": "shout", "text": "HEY"})).await;
+    b.send_json(&json!({"action": "shout", "text": "HEY"}))
+        .await;
     let general = json!({"data": {"text": "HEY"}, "status": 200});
     assert_eq!(b.recv().await, general);
     assert_eq!(a.recv().await, general);
@@ -286,7 +357,8 @@ async fn broadcasts_reach_the_group_only_and_event_handlers_shape_them() {
     // a member that left gets nothing, and the group goes on
     drop(b);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    a.send_json(&json!({"action": "shout", "text": "still"})).await;
+    a.send_json(&json!({"action": "shout", "text": "still"}))
+        .await;
     assert_eq!(a.recv().await["data"]["text"], "still");
     s.stop().await;
 }
@@ -301,6 +373,8 @@ async fn shutdown_closes_every_socket_with_1001() {
     s.app.shutdown();
     assert_eq!(a.close_code().await, Some(1001));
     assert_eq!(b.close_code().await, Some(1001));
-    tokio::time::timeout(common::TIMEOUT, s.app.closed()).await.expect("every connection ended");
+    tokio::time::timeout(common::TIMEOUT, s.app.closed())
+        .await
+        .expect("every connection ended");
     assert_eq!(s.app.connections(), 0);
 }

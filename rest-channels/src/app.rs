@@ -161,7 +161,9 @@ struct Inner {
 
 impl fmt::Debug for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("App").field("settings", &self.inner.settings).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -192,7 +194,10 @@ impl App {
         self.inner.state.get::<T>()
     }
 
-    pub(crate) async fn authenticate(&self, request: &http::request::Parts) -> Option<Arc<dyn User>> {
+    pub(crate) async fn authenticate(
+        &self,
+        request: &http::request::Parts,
+    ) -> Option<Arc<dyn User>> {
         if let Some(crate::CurrentUser(user)) = request.extensions.get() {
             return Some(user.clone());
         }
@@ -206,7 +211,12 @@ impl App {
     pub(crate) fn map_error(&self, error: Error) -> Error {
         match error.take_internal() {
             Ok(internal) => {
-                if let Some(mapped) = self.inner.error_hook.as_ref().and_then(|hook| hook(&internal)) {
+                if let Some(mapped) = self
+                    .inner
+                    .error_hook
+                    .as_ref()
+                    .and_then(|hook| hook(&internal))
+                {
                     return mapped;
                 }
                 tracing::error!(error = %internal, "action failed");
@@ -322,7 +332,10 @@ impl AppBuilder {
     ///     .map_error(|e| e.downcast_ref::<RowNotFound>().map(|_| Error::not_found()))
     ///     .build();
     /// ```
-    pub fn map_error(mut self, hook: impl Fn(&BoxError) -> Option<Error> + Send + Sync + 'static) -> Self {
+    pub fn map_error(
+        mut self,
+        hook: impl Fn(&BoxError) -> Option<Error> + Send + Sync + 'static,
+    ) -> Self {
         self.error_hook = Some(Box::new(hook));
         self
     }
@@ -332,7 +345,9 @@ impl AppBuilder {
             inner: Arc::new(Inner {
                 settings: self.settings,
                 authenticator: self.authenticator,
-                layer: self.layer.unwrap_or_else(|| Arc::new(InMemoryChannelLayer::new())),
+                layer: self
+                    .layer
+                    .unwrap_or_else(|| Arc::new(InMemoryChannelLayer::new())),
                 state: self.state,
                 error_hook: self.error_hook,
                 shutdown: CancellationToken::new(),
@@ -356,10 +371,22 @@ mod tests {
 
     #[test]
     fn tokens_from_header_or_query() {
-        assert_eq!(request_token(&parts("/ws/?token=abc", None)).as_deref(), Some("abc"));
-        assert_eq!(request_token(&parts("/ws/?x=1&token=a%2Bb", None)).as_deref(), Some("a+b"));
-        assert_eq!(request_token(&parts("/ws/", Some("Bearer xyz"))).as_deref(), Some("xyz"));
-        assert_eq!(request_token(&parts("/ws/?token=q", Some("bearer h"))).as_deref(), Some("h"));
+        assert_eq!(
+            request_token(&parts("/ws/?token=abc", None)).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            request_token(&parts("/ws/?x=1&token=a%2Bb", None)).as_deref(),
+            Some("a+b")
+        );
+        assert_eq!(
+            request_token(&parts("/ws/", Some("Bearer xyz"))).as_deref(),
+            Some("xyz")
+        );
+        assert_eq!(
+            request_token(&parts("/ws/?token=q", Some("bearer h"))).as_deref(),
+            Some("h")
+        );
         assert_eq!(request_token(&parts("/ws/", Some("Basic xyz"))), None);
         assert_eq!(request_token(&parts("/ws/", None)), None);
     }
@@ -367,7 +394,10 @@ mod tests {
     #[test]
     fn error_hook_maps_internal_errors() {
         let app = App::builder()
-            .map_error(|e| e.downcast_ref::<std::num::ParseIntError>().map(|_| Error::bad_request("not a number")))
+            .map_error(|e| {
+                e.downcast_ref::<std::num::ParseIntError>()
+                    .map(|_| Error::bad_request("not a number"))
+            })
             .build();
         let e: Error = "x".parse::<i32>().unwrap_err().into();
         assert_eq!(app.map_error(e).status(), 400);

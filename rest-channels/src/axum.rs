@@ -84,13 +84,20 @@ pub async fn websocket<C: Consumer>(
         Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
     let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
-        return (StatusCode::UPGRADE_REQUIRED, "this connection cannot be upgraded").into_response();
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            "this connection cannot be upgraded",
+        )
+            .into_response();
     };
     if app.tracker().is_closed() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
     let url_kwargs = match params {
-        Ok(params) => params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        Ok(params) => params
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         Err(e) => return e.into_response(),
     };
     let user = app.authenticate(&parts).await;
@@ -104,7 +111,11 @@ pub async fn websocket<C: Consumer>(
         app: app.clone(),
     };
     if !<C as Handler>::permission().can_connect(&scope).await {
-        return (StatusCode::FORBIDDEN, "You do not have permission to connect.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "You do not have permission to connect.",
+        )
+            .into_response();
     }
 
     let settings = app.settings();
@@ -116,8 +127,13 @@ pub async fn websocket<C: Consumer>(
     app.tracker().spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-                serve::<C, _>(scope, Socket { ws }).await;
+                let ws = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
+                serve::<C, _>(scope, Socket { ws }, None).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }
@@ -144,13 +160,20 @@ fn check_upgrade(method: &Method, headers: &HeaderMap) -> Result<HeaderValue, &'
     if method != Method::GET {
         return Err("WebSocket upgrades use GET");
     }
-    if !has_token(headers, header::CONNECTION, "upgrade") || !has_token(headers, header::UPGRADE, "websocket") {
+    if !has_token(headers, header::CONNECTION, "upgrade")
+        || !has_token(headers, header::UPGRADE, "websocket")
+    {
         return Err("expected a WebSocket upgrade (Connection: upgrade, Upgrade: websocket)");
     }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v != "13")
+    {
         return Err("unsupported Sec-WebSocket-Version (13 expected)");
     }
-    let key = headers.get(header::SEC_WEBSOCKET_KEY).ok_or("missing Sec-WebSocket-Key")?;
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or("missing Sec-WebSocket-Key")?;
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     HeaderValue::from_str(&accept).map_err(|_| "bad Sec-WebSocket-Key")
 }
@@ -184,7 +207,10 @@ impl Transport for Socket {
     }
 
     async fn close(mut self, code: Option<u16>, reason: &'static str) {
-        let frame = code.map(|code| CloseFrame { code: code.into(), reason: reason.into() });
+        let frame = code.map(|code| CloseFrame {
+            code: code.into(),
+            reason: reason.into(),
+        });
         // With `None` this completes a close the client started.
         let _ = tokio::time::timeout(LINGER, self.ws.close(frame)).await;
         let io = self.ws.get_mut();
@@ -215,9 +241,15 @@ mod tests {
         h.insert(header::CONNECTION, "keep-alive, Upgrade".parse().unwrap());
         h.insert(header::UPGRADE, "websocket".parse().unwrap());
         h.insert(header::SEC_WEBSOCKET_VERSION, "13".parse().unwrap());
-        h.insert(header::SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==".parse().unwrap());
+        h.insert(
+            header::SEC_WEBSOCKET_KEY,
+            "dGhlIHNhbXBsZSBub25jZQ==".parse().unwrap(),
+        );
         // RFC 6455's own example.
-        assert_eq!(check_upgrade(&Method::GET, &h).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            check_upgrade(&Method::GET, &h).unwrap(),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
         assert!(check_upgrade(&Method::POST, &h).is_err());
         h.insert(header::SEC_WEBSOCKET_VERSION, "8".parse().unwrap());
         assert!(check_upgrade(&Method::GET, &h).is_err());

@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorKind};
 use crate::handler::{Consumer, Handler, Reply};
 use crate::layer::Event;
 use crate::scope::Scope;
+use tokio::sync::oneshot;
 
 /// What a transport received.
 pub(crate) enum Incoming {
@@ -40,22 +41,40 @@ pub(crate) trait Transport: Send {
     fn close(self, code: Option<u16>, reason: &'static str) -> impl Future<Output = ()> + Send;
 }
 
-const BINARY_FRAME: &str = "Binary frames are not supported: send each message as a JSON object in a text frame.";
+const BINARY_FRAME: &str =
+    "Binary frames are not supported: send each message as a JSON object in a text frame.";
 
 /// Serves one connection until it closes. The scope's `can_connect` was
 /// checked before the upgrade.
-pub(crate) async fn serve<C: Consumer, T: Transport>(scope: Scope, mut transport: T) {
+///
+/// `ready` is told once the connection has joined its group and run
+/// `on_connect` (`true`), or was refused (`false`).
+pub(crate) async fn serve<C: Consumer, T: Transport>(
+    scope: Scope,
+    mut transport: T,
+    ready: Option<oneshot::Sender<bool>>,
+) {
+    let ready = move |ok: bool| {
+        if let Some(tx) = ready {
+            let _ = tx.send(ok);
+        }
+    };
     let app = scope.app.clone();
     let capacity = app.settings().channel_capacity;
     let (channel, mut inbox) = match app.layer().new_channel(capacity).await {
         Ok(pair) => pair,
         Err(e) => {
             tracing::error!(error = %e, "channel layer: no channel for a new connection");
-            transport.close(Some(close::INTERNAL), "channel layer unavailable").await;
+            ready(false);
+            transport
+                .close(Some(close::INTERNAL), "channel layer unavailable")
+                .await;
             return;
         }
     };
-    let group = C::GROUP_KWARG.and_then(|k| scope.url_kwarg(k)).map(str::to_owned);
+    let group = C::GROUP_KWARG
+        .and_then(|k| scope.url_kwarg(k))
+        .map(str::to_owned);
     let conn = Connection::new(scope, channel, group.clone());
     let consumer = C::default();
     let empty = Message::default();
@@ -63,56 +82,70 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(scope: Scope, mut transport
     let opened = async {
         if let Some(kwarg) = C::GROUP_KWARG {
             let group = group.as_deref().ok_or_else(|| {
-                Error::msg(format_args!("the consumer's group kwarg `{kwarg}` is not in the URL route"))
+                Error::msg(format_args!(
+                    "the consumer's group kwarg `{kwarg}` is not in the URL route"
+                ))
             })?;
             Context::new(&conn, &empty).group_add(group).await?;
         }
         consumer.on_connect(&Context::new(&conn, &empty)).await
     };
     if let Err(e) = opened.await {
-        let code = if e.status() == 403 { close::FORBIDDEN } else { close::INTERNAL };
+        let code = if e.status() == 403 {
+            close::FORBIDDEN
+        } else {
+            close::INTERNAL
+        };
         tracing::warn!(error = %e, "connection refused after the upgrade");
+        ready(false);
         leave(&conn).await;
         transport.close(Some(code), "refused").await;
         return;
     }
 
+    ready(true);
     let shutdown = app.shutdown_token().clone();
-    let close_code = loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break Some(close::GOING_AWAY),
-            event = inbox.recv() => {
-                let Some(event) = event else { continue };
-                let result = AssertUnwindSafe(Box::pin(on_event(&consumer, &conn, &empty, &event))).catch_unwind().await;
-                match result {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(kind = event.kind(), error = %e, "event handler failed"),
-                    Err(panic) => tracing::error!(kind = event.kind(), panic = panic_message(&panic), "event handler panicked"),
-                }
-                if !flush(&conn, &mut transport).await {
-                    break None;
-                }
-            }
-            incoming = transport.recv() => match incoming {
-                Incoming::Text(text) => {
-                    let reply = dispatch(&consumer, &conn, &text).await;
+    // What `on_connect` sent goes out first.
+    let flushed = flush(&conn, &mut transport).await;
+    let close_code = if !flushed {
+        None
+    } else {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break Some(close::GOING_AWAY),
+                event = inbox.recv() => {
+                    let Some(event) = event else { continue };
+                    let result = AssertUnwindSafe(Box::pin(on_event(&consumer, &conn, &empty, &event))).catch_unwind().await;
+                    match result {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::error!(kind = event.kind(), error = %e, "event handler failed"),
+                        Err(panic) => tracing::error!(kind = event.kind(), panic = panic_message(&panic), "event handler panicked"),
+                    }
                     if !flush(&conn, &mut transport).await {
                         break None;
                     }
-                    if let Some(reply) = reply {
-                        if !transport.send(reply.into()).await {
+                }
+                incoming = transport.recv() => match incoming {
+                    Incoming::Text(text) => {
+                        let reply = dispatch(&consumer, &conn, &text).await;
+                        if !flush(&conn, &mut transport).await {
+                            break None;
+                        }
+                        if let Some(reply) = reply {
+                            if !transport.send(reply.into()).await {
+                                break None;
+                            }
+                        }
+                    }
+                    Incoming::Binary => {
+                        if !transport.send(envelope::write_undecodable(BINARY_FRAME).into()).await {
                             break None;
                         }
                     }
-                }
-                Incoming::Binary => {
-                    if !transport.send(envelope::write_undecodable(BINARY_FRAME).into()).await {
-                        break None;
-                    }
-                }
-                Incoming::TooLarge => break Some(close::TOO_LARGE),
-                Incoming::Closed => break None,
-            },
+                    Incoming::TooLarge => break Some(close::TOO_LARGE),
+                    Incoming::Closed => break None,
+                },
+            }
         }
     };
     leave(&conn).await;
@@ -125,7 +158,12 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(scope: Scope, mut transport
     consumer.on_disconnect(&Context::new(&conn, &empty)).await;
 }
 
-async fn on_event<C: Consumer>(consumer: &C, conn: &Connection, empty: &Message<'_>, event: &Event) -> Result<(), Error> {
+async fn on_event<C: Consumer>(
+    consumer: &C,
+    conn: &Connection,
+    empty: &Message<'_>,
+    event: &Event,
+) -> Result<(), Error> {
     consumer.on_event(&Context::new(conn, empty), event).await
 }
 
@@ -144,7 +182,7 @@ async fn leave(conn: &Connection) {
 /// Sends what actions and event handlers queued for this client.
 async fn flush<T: Transport>(conn: &Connection, transport: &mut T) -> bool {
     for text in conn.take_outbox() {
-        if !transport.send(text.into()).await {
+        if !transport.send(text).await {
             return false;
         }
     }
@@ -153,7 +191,11 @@ async fn flush<T: Transport>(conn: &Connection, transport: &mut T) -> bool {
 
 /// Decodes one text frame, runs it, and returns the reply (if any).
 /// Nothing here can fail the connection: errors and panics become replies.
-pub(crate) async fn dispatch<C: Handler>(consumer: &C, conn: &Connection, text: &str) -> Option<String> {
+pub(crate) async fn dispatch<C: Handler>(
+    consumer: &C,
+    conn: &Connection,
+    text: &str,
+) -> Option<String> {
     let msg = match Message::decode(text) {
         Ok(msg) => msg,
         Err(e) => return Some(envelope::write_undecodable(&e.0)),
@@ -169,7 +211,10 @@ pub(crate) async fn dispatch<C: Handler>(consumer: &C, conn: &Connection, text: 
         let run = Box::pin(consumer.handle(&mut ctx));
         match AssertUnwindSafe(run).catch_unwind().await {
             Ok(result) => result,
-            Err(panic) => Err(Error::msg(format_args!("the action panicked: {}", panic_message(&panic)))),
+            Err(panic) => Err(Error::msg(format_args!(
+                "the action panicked: {}",
+                panic_message(&panic)
+            ))),
         }
     };
     match result {

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 use smallvec::SmallVec;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::app::App;
 use crate::envelope::Message;
@@ -22,15 +23,21 @@ pub(crate) struct Connection {
     pub(crate) channel: String,
     pub(crate) groups: Mutex<Vec<String>>,
     pub(crate) broadcast_group: Option<String>,
-    pub(crate) outbox: Mutex<Vec<String>>,
+    pub(crate) outbox: Mutex<Vec<Utf8Bytes>>,
 }
 
 impl Connection {
     pub(crate) fn new(scope: Scope, channel: String, broadcast_group: Option<String>) -> Self {
-        Connection { scope, channel, groups: Mutex::new(Vec::new()), broadcast_group, outbox: Mutex::new(Vec::new()) }
+        Connection {
+            scope,
+            channel,
+            groups: Mutex::new(Vec::new()),
+            broadcast_group,
+            outbox: Mutex::new(Vec::new()),
+        }
     }
 
-    pub(crate) fn take_outbox(&self) -> Vec<String> {
+    pub(crate) fn take_outbox(&self) -> Vec<Utf8Bytes> {
         std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -69,7 +76,14 @@ impl<'m> Context<'m> {
     pub(crate) fn new(conn: &'m Connection, msg: &'m Message<'m>) -> Self {
         let route = msg.route();
         let (path, query) = route.split_once('?').unwrap_or((route, ""));
-        Context { conn, msg, path, query, offset: 0, kwargs: SmallVec::new() }
+        Context {
+            conn,
+            msg,
+            path,
+            query,
+            offset: 0,
+            kwargs: SmallVec::new(),
+        }
     }
 
     /// The connection's scope.
@@ -153,17 +167,22 @@ impl<'m> Context<'m> {
     /// before the action's reply).
     pub fn send_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
         let text = serde_json::to_string(value).map_err(Error::internal)?;
-        self.push(text);
+        self.push(text.into());
         Ok(())
     }
 
-    /// Sends an event to this client as it is (its JSON, `type` included when it has one).
+    /// Sends an event to this client as it is (its JSON, `type` included
+    /// when it has one). The event's bytes are shared, not copied.
     pub fn forward(&self, event: &Event) {
-        self.push(event.json().to_owned());
+        self.push(event.frame());
     }
 
-    fn push(&self, text: String) {
-        self.conn.outbox.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+    fn push(&self, text: Utf8Bytes) {
+        self.conn
+            .outbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
     }
 
     /// The channel layer.
@@ -183,7 +202,10 @@ impl<'m> Context<'m> {
 
     /// Joins a group; the connection leaves it when it closes.
     pub async fn group_add(&self, group: &str) -> Result<(), Error> {
-        self.layer().group_add(group, &self.conn.channel).await.map_err(Error::internal)?;
+        self.layer()
+            .group_add(group, &self.conn.channel)
+            .await
+            .map_err(Error::internal)?;
         let mut groups = self.conn.groups.lock().unwrap_or_else(|e| e.into_inner());
         if !groups.iter().any(|g| g == group) {
             groups.push(group.to_owned());
@@ -193,14 +215,24 @@ impl<'m> Context<'m> {
 
     /// Leaves a group.
     pub async fn group_discard(&self, group: &str) -> Result<(), Error> {
-        self.layer().group_discard(group, &self.conn.channel).await.map_err(Error::internal)?;
-        self.conn.groups.lock().unwrap_or_else(|e| e.into_inner()).retain(|g| g != group);
+        self.layer()
+            .group_discard(group, &self.conn.channel)
+            .await
+            .map_err(Error::internal)?;
+        self.conn
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|g| g != group);
         Ok(())
     }
 
     /// Sends an event to every member of a group (this connection included, if it is one).
     pub async fn group_send(&self, group: &str, event: Event) -> Result<(), Error> {
-        self.layer().group_send(group, event).await.map_err(Error::internal)
+        self.layer()
+            .group_send(group, event)
+            .await
+            .map_err(Error::internal)
     }
 
     /// Checks the object permissions of handler `H` (and of nothing else) on `obj`;
@@ -241,4 +273,6 @@ macro_rules! from_kwarg_parse {
         }
     )*};
 }
-from_kwarg_parse!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char);
+from_kwarg_parse!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char
+);

@@ -126,7 +126,9 @@ impl<'de> de::Deserialize<'de> for CowStr<'de> {
 }
 
 fn cow_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    serde_json::from_str::<CowStr<'_>>(raw.get()).ok().map(|c| c.0)
+    serde_json::from_str::<CowStr<'_>>(raw.get())
+        .ok()
+        .map(|c| c.0)
 }
 
 struct MessageVisitor;
@@ -205,7 +207,8 @@ struct Envelope<'a, E, D> {
 struct NoErrors;
 impl Serialize for NoErrors {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_seq(Some(0)).and_then(serde::ser::SerializeSeq::end)
+        s.serialize_seq(Some(0))
+            .and_then(serde::ser::SerializeSeq::end)
     }
 }
 
@@ -216,7 +219,11 @@ fn to_string<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
     Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
 }
 
-pub(crate) fn write_reply<T: Serialize + ?Sized>(head: Head<'_>, data: &T, status: u16) -> Result<String, Error> {
+pub(crate) fn write_reply<T: Serialize + ?Sized>(
+    head: Head<'_>,
+    data: &T,
+    status: u16,
+) -> Result<String, Error> {
     to_string(&Envelope {
         errors: NoErrors,
         data,
@@ -251,7 +258,11 @@ pub fn reply<T: Serialize + ?Sized>(msg: &Message<'_>, data: &T, status: u16) ->
 
 /// The reply to a frame that is not a request at all (`action` null, 400).
 pub(crate) fn write_undecodable(detail: &str) -> String {
-    write_error(Head::default(), &Error::bad_request(detail.to_owned()), false)
+    write_error(
+        Head::default(),
+        &Error::bad_request(detail.to_owned()),
+        false,
+    )
 }
 
 #[derive(Serialize)]
@@ -264,7 +275,11 @@ struct EventBody<'a, D> {
 
 /// The JSON of a broadcast event: `{"type": kind, "data": ..., "status": ...}`,
 /// without `type` when `kind` is `None` (the general broadcast).
-pub(crate) fn write_event<T: Serialize + ?Sized>(kind: Option<&str>, data: &T, status: u16) -> Result<String, Error> {
+pub(crate) fn write_event<T: Serialize + ?Sized>(
+    kind: Option<&str>,
+    data: &T,
+    status: u16,
+) -> Result<String, Error> {
     to_string(&EventBody { kind, data, status })
         .map_err(|e| Error::internal(format!("the broadcast event cannot be serialized: {e}")))
 }
@@ -296,7 +311,10 @@ mod tests {
 
     #[test]
     fn decodes_the_reserved_keys_and_keeps_the_rest_raw() {
-        let m = Message::decode(r#"{"action":"a","route":"r/?x=1","request_id":"q","data":{"k":[1,2]},"pk":5}"#).unwrap();
+        let m = Message::decode(
+            r#"{"action":"a","route":"r/?x=1","request_id":"q","data":{"k":[1,2]},"pk":5}"#,
+        )
+        .unwrap();
         assert_eq!(m.action(), Some("a"));
         assert_eq!(m.route(), "r/?x=1");
         assert_eq!(m.request_id().unwrap().get(), r#""q""#);
@@ -323,7 +341,15 @@ mod tests {
 
     #[test]
     fn bad_frames_are_decode_errors() {
-        for text in ["{not json", "[1,2]", "42", "null", r#"{"a":1,"a":2}"#, r#"{"action":"x"} trailing"#, ""] {
+        for text in [
+            "{not json",
+            "[1,2]",
+            "42",
+            "null",
+            r#"{"a":1,"a":2}"#,
+            r#"{"action":"x"} trailing"#,
+            "",
+        ] {
             let e = Message::decode(text).unwrap_err();
             assert!(e.0.starts_with("Invalid message: "), "{text}: {e}");
             assert!(!e.0.contains("line 1"), "{e}");
@@ -333,9 +359,15 @@ mod tests {
     #[test]
     fn replies_echo_raw_values_and_omit_absent_request_id() {
         let m = Message::decode(r#"{"action":"echo","request_id":7}"#).unwrap();
-        assert_eq!(reply(&m, &1, 200), r#"{"errors":[],"data":1,"action":"echo","route":"","status":200,"request_id":7}"#);
+        assert_eq!(
+            reply(&m, &1, 200),
+            r#"{"errors":[],"data":1,"action":"echo","route":"","status":200,"request_id":7}"#
+        );
         let m = Message::decode(r#"{"action":"echo"}"#).unwrap();
-        assert_eq!(reply(&m, &(), 204), r#"{"errors":[],"data":null,"action":"echo","route":"","status":204}"#);
+        assert_eq!(
+            reply(&m, &(), 204),
+            r#"{"errors":[],"data":null,"action":"echo","route":"","status":204}"#
+        );
         assert_eq!(
             write_undecodable("bad"),
             r#"{"errors":[{"detail":"bad"}],"data":null,"action":null,"route":"","status":400}"#
@@ -344,14 +376,23 @@ mod tests {
 
     #[test]
     fn events_with_and_without_type() {
-        assert_eq!(write_event(Some("chat.message"), &1, 200).unwrap(), r#"{"type":"chat.message","data":1,"status":200}"#);
-        assert_eq!(write_event(None, &1, 200).unwrap(), r#"{"data":1,"status":200}"#);
+        assert_eq!(
+            write_event(Some("chat.message"), &1, 200).unwrap(),
+            r#"{"type":"chat.message","data":1,"status":200}"#
+        );
+        assert_eq!(
+            write_event(None, &1, 200).unwrap(),
+            r#"{"data":1,"status":200}"#
+        );
     }
 
     #[test]
     fn missing_keys_are_none_for_options_only() {
         use serde::Deserialize;
         assert_eq!(Option::<i64>::deserialize(Missing).unwrap(), None);
-        assert_eq!(i64::deserialize(Missing).unwrap_err().to_string(), "This field is required.");
+        assert_eq!(
+            i64::deserialize(Missing).unwrap_err().to_string(),
+            "This field is required."
+        );
     }
 }

@@ -236,7 +236,9 @@ impl Serialize for ErrorList<'_> {
                     ErrorKind::ActionMissing
                     | ErrorKind::NoRoute(_)
                     | ErrorKind::ActionNotAllowed(_)
-                    | ErrorKind::PermissionDenied => seq.serialize_element(&format_args!("{kind}"))?,
+                    | ErrorKind::PermissionDenied => {
+                        seq.serialize_element(&format_args!("{kind}"))?
+                    }
                     ErrorKind::NotFound | ErrorKind::BadRequest(_) => {
                         seq.serialize_element(&Detail(kind))?
                     }
@@ -296,7 +298,11 @@ impl FieldErrors {
     }
     /// `Ok(())` when empty, else the 400 error.
     pub fn into_result(self) -> Result<(), Error> {
-        if self.is_empty() { Ok(()) } else { Err(self.into()) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.into())
+        }
     }
 }
 
@@ -332,20 +338,44 @@ mod tests {
 
     #[test]
     fn lists_match_the_contract() {
-        assert_eq!(json(&Error::from_kind(ErrorKind::ActionMissing), false), r#"["Unable to find action in message body."]"#);
-        assert_eq!(json(&Error::no_route("a/\"b"), false), r#"["No route found: a/\"b"]"#);
-        assert_eq!(json(&Error::action_not_allowed("x"), false), r#"["Action \"x\" not allowed in message body."]"#);
-        assert_eq!(json(&Error::permission_denied(), false), r#"["You do not have permission to perform this action."]"#);
-        assert_eq!(json(&Error::not_found(), false), r#"[{"detail":"Not found."}]"#);
-        assert_eq!(json(&Error::invalid("pk", "bad"), false), r#"[{"pk":["bad"]}]"#);
-        assert_eq!(json(&Error::new(418, serde_json::json!("tea")), false), r#"["tea"]"#);
+        assert_eq!(
+            json(&Error::from_kind(ErrorKind::ActionMissing), false),
+            r#"["Unable to find action in message body."]"#
+        );
+        assert_eq!(
+            json(&Error::no_route("a/\"b"), false),
+            r#"["No route found: a/\"b"]"#
+        );
+        assert_eq!(
+            json(&Error::action_not_allowed("x"), false),
+            r#"["Action \"x\" not allowed in message body."]"#
+        );
+        assert_eq!(
+            json(&Error::permission_denied(), false),
+            r#"["You do not have permission to perform this action."]"#
+        );
+        assert_eq!(
+            json(&Error::not_found(), false),
+            r#"[{"detail":"Not found."}]"#
+        );
+        assert_eq!(
+            json(&Error::invalid("pk", "bad"), false),
+            r#"[{"pk":["bad"]}]"#
+        );
+        assert_eq!(
+            json(&Error::new(418, serde_json::json!("tea")), false),
+            r#"["tea"]"#
+        );
     }
 
     #[test]
     fn internals_are_hidden_unless_debug() {
         let e = Error::msg("db is on fire");
         assert_eq!(e.status(), 500);
-        assert_eq!(json(&e, false), r#"[{"detail":"A server error occurred."}]"#);
+        assert_eq!(
+            json(&e, false),
+            r#"[{"detail":"A server error occurred."}]"#
+        );
         assert_eq!(json(&e, true), r#"[{"detail":"db is on fire"}]"#);
     }
 

@@ -32,7 +32,10 @@ pub trait Handler: Send + Sync + 'static {
     /// Checks permissions, resolves nested routes, looks the action up,
     /// deserializes its arguments and runs it.
     #[doc(hidden)]
-    fn handle<'a>(&'a self, ctx: &'a mut Context<'_>) -> impl Future<Output = Result<Reply, Error>> + Send;
+    fn handle<'a>(
+        &'a self,
+        ctx: &'a mut Context<'_>,
+    ) -> impl Future<Output = Result<Reply, Error>> + Send;
 }
 
 /// An endpoint: a [`Handler`] that a WebSocket route serves, one instance per
@@ -61,7 +64,11 @@ pub trait Consumer: Handler + Default {
     /// An event from the channel layer. The default forwards the general
     /// broadcast (no `type`) to the client as it is and drops other types
     /// with a warning; `#[event("type")]` methods handle the rest.
-    fn on_event(&self, ctx: &Context<'_>, event: &Event) -> impl Future<Output = Result<(), Error>> + Send {
+    fn on_event(
+        &self,
+        ctx: &Context<'_>,
+        event: &Event,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
         async move { crate::__private::default_event(ctx, event) }
     }
 }
@@ -141,6 +148,9 @@ impl<E: Into<Error>> EventReturn for Result<(), E> {
 #[macro_export]
 macro_rules! reply {
     ($data:tt, $status:expr $(,)?) => {
+        ($crate::__private::serde_json::json!($data), $status)
+    };
+    ($data:expr, $status:expr $(,)?) => {
         ($crate::__private::serde_json::json!($data), $status)
     };
 }

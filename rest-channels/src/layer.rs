@@ -44,13 +44,19 @@ pub struct Event {
 
 impl Event {
     /// An event of type `kind` whose JSON is `body`, serialized now.
-    pub fn new<T: serde::Serialize + ?Sized>(kind: &str, body: &T) -> Result<Self, serde_json::Error> {
+    pub fn new<T: serde::Serialize + ?Sized>(
+        kind: &str,
+        body: &T,
+    ) -> Result<Self, serde_json::Error> {
         Ok(Event::from_json(kind, serde_json::to_string(body)?))
     }
 
     /// An event from already serialized JSON.
     pub fn from_json(kind: &str, json: String) -> Self {
-        Event { kind: kind.into(), json: json.into() }
+        Event {
+            kind: kind.into(),
+            json: json.into(),
+        }
     }
 
     /// The event's type.
@@ -78,7 +84,9 @@ impl Event {
 #[non_exhaustive]
 pub enum LayerError {
     /// Group and channel names are ASCII letters, digits, `-`, `_` and `.`, under 100 bytes.
-    #[error("invalid {what} name {name:?}: use ASCII letters, digits, '-', '_' and '.', fewer than 100")]
+    #[error(
+        "invalid {what} name {name:?}: use ASCII letters, digits, '-', '_' and '.', fewer than 100"
+    )]
     InvalidName {
         /// "group" or "channel".
         what: &'static str,
@@ -94,11 +102,20 @@ pub enum LayerError {
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() < 100
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!'))
 }
 
 fn check_name(what: &'static str, name: &str) -> Result<(), LayerError> {
-    if valid_name(name) { Ok(()) } else { Err(LayerError::InvalidName { what, name: name.to_owned() }) }
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(LayerError::InvalidName {
+            what,
+            name: name.to_owned(),
+        })
+    }
 }
 
 /// The receiving end of a connection's channel.
@@ -197,7 +214,11 @@ impl ChannelLayer for InMemoryChannelLayer {
     async fn group_add(&self, group: &str, channel: &str) -> Result<(), LayerError> {
         check_name("group", group)?;
         check_name("channel", channel)?;
-        self.state().groups.entry(group.to_owned()).or_default().insert(channel.to_owned());
+        self.state()
+            .groups
+            .entry(group.to_owned())
+            .or_default()
+            .insert(channel.to_owned());
         Ok(())
     }
 
@@ -239,13 +260,23 @@ mod tests {
         let (_c, mut ic) = layer.new_channel(4).await.unwrap();
         layer.group_add("g", &a).await.unwrap();
         layer.group_add("g", &b).await.unwrap();
-        layer.group_send("g", Event::from_json("t", "{}".into())).await.unwrap();
+        layer
+            .group_send("g", Event::from_json("t", "{}".into()))
+            .await
+            .unwrap();
         let ea = ia.recv().await.unwrap();
         let eb = ib.recv().await.unwrap();
-        assert_eq!(ea.json().as_ptr(), eb.json().as_ptr(), "one serialization, shared");
+        assert_eq!(
+            ea.json().as_ptr(),
+            eb.json().as_ptr(),
+            "one serialization, shared"
+        );
         assert!(ic.rx.try_recv().is_err());
         layer.group_discard("g", &b).await.unwrap();
-        layer.group_send("g", Event::from_json("t", "1".into())).await.unwrap();
+        layer
+            .group_send("g", Event::from_json("t", "1".into()))
+            .await
+            .unwrap();
         assert_eq!(ia.recv().await.unwrap().json(), "1");
         assert!(ib.rx.try_recv().is_err());
     }
@@ -256,7 +287,10 @@ mod tests {
         let (a, mut ia) = layer.new_channel(2).await.unwrap();
         layer.group_add("g", &a).await.unwrap();
         for i in 0..5 {
-            layer.group_send("g", Event::from_json("t", i.to_string())).await.unwrap();
+            layer
+                .group_send("g", Event::from_json("t", i.to_string()))
+                .await
+                .unwrap();
         }
         assert_eq!(ia.recv().await.unwrap().json(), "0");
         assert_eq!(ia.recv().await.unwrap().json(), "1");
@@ -271,7 +305,10 @@ mod tests {
         let (a, mut ia) = layer.new_channel(2).await.unwrap();
         layer.group_add("g", &a).await.unwrap();
         layer.close_channel(&a).await;
-        layer.group_send("g", Event::from_json("t", "1".into())).await.unwrap();
+        layer
+            .group_send("g", Event::from_json("t", "1".into()))
+            .await
+            .unwrap();
         assert!(ia.recv().await.is_none());
     }
 }

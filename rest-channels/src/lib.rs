@@ -84,18 +84,18 @@ pub use error::{Error, ErrorKind, FieldErrors};
 pub use handler::{ActionResult, ActionReturn, Consumer, EventReturn, Handler};
 pub use layer::{ChannelLayer, Event, InMemoryChannelLayer};
 pub use permissions::{
-    AllowAny, And, IsAdminUser, IsAuthenticated, IsAuthenticatedOrReadOnly, IsAuthenticatedStrictly, IsOwner,
-    IsOwnerOrReadOnly, Not, Object, Or, Permission,
+    AllowAny, And, IsAdminUser, IsAuthenticated, IsAuthenticatedOrReadOnly,
+    IsAuthenticatedStrictly, IsOwner, IsOwnerOrReadOnly, Not, Object, Or, Permission,
 };
 pub use scope::{CurrentUser, Scope, SimpleUser, User, UserId};
 
+/// Makes an `impl` block an action handler (a route target): `permissions = [...]`, `routes = [...]`.
+pub use rest_channels_macros::action_handler;
 /// Marks a method of an `#[action_handler]` or `#[consumer]` impl as an action.
 ///
 /// Options: `name = "wire_name"`, `mode = "response" | "broadcast" | "none"`,
 /// `broadcast_type = "chat.message"`, `send_response_in_broadcast = false`.
 pub use rest_channels_macros::async_action;
-/// Makes an `impl` block an action handler (a route target): `permissions = [...]`, `routes = [...]`.
-pub use rest_channels_macros::action_handler;
 /// Makes an `impl` block a consumer (an endpoint): `permissions = [...]`, `routes = [...]`, `group = "url_kwarg"`.
 pub use rest_channels_macros::consumer;
 /// Marks a consumer method as the handler of channel-layer events of one type: `#[event("chat.message")]`.
@@ -112,8 +112,9 @@ pub use permissions::IsAdminUser as IsStaff;
 pub mod prelude {
     pub use crate::reply;
     pub use crate::{
-        ActionResult, AllowAny, App, Context, Error, Event, IsAdminUser, IsAuthenticated, IsAuthenticatedOrReadOnly,
-        IsAuthenticatedStrictly, IsOwner, IsOwnerOrReadOnly, IsStaff, Permission, Scope, SimpleUser, User,
-        action_handler, async_action, consumer, event, on_connect, on_disconnect,
+        ActionResult, AllowAny, App, Context, Error, Event, IsAdminUser, IsAuthenticated,
+        IsAuthenticatedOrReadOnly, IsAuthenticatedStrictly, IsOwner, IsOwnerOrReadOnly, IsStaff,
+        Permission, Scope, SimpleUser, User, action_handler, async_action, consumer, event,
+        on_connect, on_disconnect,
     };
 }

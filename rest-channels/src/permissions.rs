@@ -69,7 +69,11 @@ pub trait Permission: Send + Sync {
 
     /// May the action touch this object? Called by the generic handlers
     /// (and by [`Context::check_object_permission`]) once the object is known.
-    fn has_object_permission(&self, ctx: &Context<'_>, obj: &dyn Object) -> impl Future<Output = bool> + Send {
+    fn has_object_permission(
+        &self,
+        ctx: &Context<'_>,
+        obj: &dyn Object,
+    ) -> impl Future<Output = bool> + Send {
         let _ = (ctx, obj);
         async { true }
     }
@@ -188,7 +192,11 @@ impl Permission for IsAdminUser {
 
 fn is_read_only(ctx: &Context<'_>) -> bool {
     let action = ctx.action();
-    ctx.app().settings().read_only_actions.iter().any(|a| a == action)
+    ctx.app()
+        .settings()
+        .read_only_actions
+        .iter()
+        .any(|a| a == action)
 }
 
 /// Allows authenticated users, and everyone for read-only actions
@@ -235,7 +243,11 @@ pub trait DynPermission: Send + Sync {
     /// [`Permission::has_permission`].
     fn dyn_has_permission<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, bool>;
     /// [`Permission::has_object_permission`].
-    fn dyn_has_object_permission<'a>(&'a self, ctx: &'a Context<'_>, obj: &'a dyn Object) -> BoxFuture<'a, bool>;
+    fn dyn_has_object_permission<'a>(
+        &'a self,
+        ctx: &'a Context<'_>,
+        obj: &'a dyn Object,
+    ) -> BoxFuture<'a, bool>;
     /// [`Permission::can_connect`].
     fn dyn_can_connect<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, bool>;
 }
@@ -244,7 +256,11 @@ impl<P: Permission> DynPermission for P {
     fn dyn_has_permission<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, bool> {
         Box::pin(self.has_permission(ctx))
     }
-    fn dyn_has_object_permission<'a>(&'a self, ctx: &'a Context<'_>, obj: &'a dyn Object) -> BoxFuture<'a, bool> {
+    fn dyn_has_object_permission<'a>(
+        &'a self,
+        ctx: &'a Context<'_>,
+        obj: &'a dyn Object,
+    ) -> BoxFuture<'a, bool> {
         Box::pin(self.has_object_permission(ctx, obj))
     }
     fn dyn_can_connect<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, bool> {
@@ -258,12 +274,25 @@ impl<P: Permission> DynPermission for P {
 pub struct SettingsDefault;
 impl Permission for SettingsDefault {
     async fn has_permission(&self, ctx: &Context<'_>) -> bool {
-        ctx.app().settings().default_permissions.dyn_has_permission(ctx).await
+        ctx.app()
+            .settings()
+            .default_permissions
+            .dyn_has_permission(ctx)
+            .await
     }
     async fn has_object_permission(&self, ctx: &Context<'_>, obj: &dyn Object) -> bool {
-        ctx.app().settings().default_permissions.dyn_has_object_permission(ctx, obj).await
+        ctx.app()
+            .settings()
+            .default_permissions
+            .dyn_has_object_permission(ctx, obj)
+            .await
     }
     async fn can_connect(&self, scope: &Scope) -> bool {
-        scope.app().settings().default_permissions.dyn_can_connect(scope).await
+        scope
+            .app()
+            .settings()
+            .default_permissions
+            .dyn_can_connect(scope)
+            .await
     }
 }

@@ -32,9 +32,9 @@ pub fn handler<H: Handler>(h: H) -> H {
 
 /// A type that can be an action parameter: anything `serde` can deserialize.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an action parameter: it does not implement `serde::Deserialize`",
-    label = "not deserializable",
-    note = "action parameters are read from the message with serde; derive `serde::Deserialize` for `{Self}`, or take `&Context<'_>` for the context"
+    message = "`{Self}` cannot be an action parameter: it must implement `serde::de::DeserializeOwned`",
+    label = "not an owned, deserializable type",
+    note = "action parameters are read from the message with serde: use an owned type (`String`, not `&str`) that derives `serde::Deserialize`, or take `&Context<'_>` for the context"
 )]
 pub trait ActionArg: DeserializeOwned {}
 impl<T: DeserializeOwned> ActionArg for T {}
@@ -46,7 +46,11 @@ pub fn assert_arg<T: ActionArg>() {}
 /// Runs `permission.has_permission`; a refusal is a 403.
 #[inline]
 pub async fn check<P: Permission>(permission: P, ctx: &Context<'_>) -> Result<(), Error> {
-    if permission.has_permission(ctx).await { Ok(()) } else { Err(Error::permission_denied()) }
+    if permission.has_permission(ctx).await {
+        Ok(())
+    } else {
+        Err(Error::permission_denied())
+    }
 }
 
 /// Resolves the rest of the route's path against a handler's routes.
@@ -107,7 +111,9 @@ pub fn arg_errors<const N: usize>(errors: [Option<ArgError>; N]) -> Error {
 /// the action runs in place.
 pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
         _ => f(),
     }
 }
@@ -142,7 +148,11 @@ pub async fn broadcast<R: ActionReturn>(
         ))
     })?;
     let body = write_event(kind, &data, status)?;
-    let reply = if send_response { Some(write_reply(ctx.message().head(), &data, status)?) } else { None };
+    let reply = if send_response {
+        Some(write_reply(ctx.message().head(), &data, status)?)
+    } else {
+        None
+    };
     let event = Event::from_json(kind.unwrap_or(GENERAL_BROADCAST), body);
     ctx.group_send(group, event).await?;
     Ok(Reply(reply))
@@ -160,7 +170,10 @@ pub fn default_event(ctx: &Context<'_>, event: &Event) -> Result<(), Error> {
     if event.kind() == GENERAL_BROADCAST {
         ctx.forward(event);
     } else {
-        tracing::warn!(kind = event.kind(), "no #[event] handler for this event type; dropped");
+        tracing::warn!(
+            kind = event.kind(),
+            "no #[event] handler for this event type; dropped"
+        );
     }
     Ok(())
 }

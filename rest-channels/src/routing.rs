@@ -39,7 +39,10 @@ pub enum RouteSpec {
 #[derive(Debug)]
 enum Matcher {
     Prefix(&'static str),
-    Regex { regex: Regex, names: Box<[(usize, Box<str>)]> },
+    Regex {
+        regex: Regex,
+        names: Box<[(usize, Box<str>)]>,
+    },
 }
 
 /// The compiled routes of one handler, in order.
@@ -90,19 +93,29 @@ impl Routes {
             match m {
                 Matcher::Prefix(p) => {
                     if path.starts_with(p) {
-                        return Some(RouteMatch { index, end: base + p.len(), kwargs: SmallVec::new() });
+                        return Some(RouteMatch {
+                            index,
+                            end: base + p.len(),
+                            kwargs: SmallVec::new(),
+                        });
                     }
                 }
                 Matcher::Regex { regex, names } => {
                     if names.is_empty() {
                         if let Some(m) = regex.find(path) {
-                            return Some(RouteMatch { index, end: base + m.end(), kwargs: SmallVec::new() });
+                            return Some(RouteMatch {
+                                index,
+                                end: base + m.end(),
+                                kwargs: SmallVec::new(),
+                            });
                         }
                     } else if let Some(c) = regex.captures(path) {
                         let kwargs = names
                             .iter()
                             .filter_map(|(i, name)| {
-                                c.get(*i).map(|g| (&**name, (base + g.start()) as u32, (base + g.end()) as u32))
+                                c.get(*i).map(|g| {
+                                    (&**name, (base + g.start()) as u32, (base + g.end()) as u32)
+                                })
                             })
                             .collect();
                         let end = base + c.get(0).map_or(0, |m| m.end());
@@ -133,7 +146,10 @@ mod tests {
     });
 
     fn kw(path: &str, m: &RouteMatch) -> Vec<(String, String)> {
-        m.kwargs.iter().map(|(n, s, e)| (n.to_string(), path[*s as usize..*e as usize].to_string())).collect()
+        m.kwargs
+            .iter()
+            .map(|(n, s, e)| (n.to_string(), path[*s as usize..*e as usize].to_string()))
+            .collect()
     }
 
     #[test]
@@ -151,7 +167,16 @@ mod tests {
 
     #[test]
     fn anchored_and_prefix_only() {
-        for p in ["xnotes/", "/notes/", "items/abc", "items/abc/def/", "items/a.b/", "items//", "notes", ""] {
+        for p in [
+            "xnotes/",
+            "/notes/",
+            "items/abc",
+            "items/abc/def/",
+            "items/a.b/",
+            "items//",
+            "notes",
+            "",
+        ] {
             assert!(ROUTES.resolve(p, 0).is_none(), "{p}");
         }
         assert_eq!(ROUTES.resolve("notes/12/more/stuff", 0).unwrap().end, 9);

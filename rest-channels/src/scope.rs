@@ -105,7 +105,12 @@ pub struct SimpleUser {
 impl SimpleUser {
     /// A user that is neither staff nor superuser.
     pub fn new(id: i64, username: impl Into<String>) -> Self {
-        SimpleUser { id, username: username.into(), is_staff: false, is_superuser: false }
+        SimpleUser {
+            id,
+            username: username.into(),
+            is_staff: false,
+            is_superuser: false,
+        }
     }
     /// Sets `is_staff`.
     pub fn staff(mut self, yes: bool) -> Self {
@@ -234,7 +239,10 @@ impl Scope {
 
     /// A keyword argument of the axum route (`{group_id}` in `/ws/rooms/{group_id}/`).
     pub fn url_kwarg(&self, name: &str) -> Option<&str> {
-        self.url_kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.url_kwargs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The user, or `None` for an anonymous connection.
@@ -268,13 +276,18 @@ impl Scope {
     /// A missing state is a bug of the app, so it is a 500.
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Result<&T, Error> {
         self.app.state::<T>().ok_or_else(|| {
-            Error::msg(format_args!("no app state of type `{}`: add it with AppBuilder::state", std::any::type_name::<T>()))
+            Error::msg(format_args!(
+                "no app state of type `{}`: add it with AppBuilder::state",
+                std::any::type_name::<T>()
+            ))
         })
     }
 }
 
 pub(crate) fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
-    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v)
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -298,7 +311,11 @@ mod tests {
 
     #[test]
     fn user_downcast() {
-        let s = Scope::new(App::builder().build(), "/", Some(Arc::new(SimpleUser::new(1, "alice"))));
+        let s = Scope::new(
+            App::builder().build(),
+            "/",
+            Some(Arc::new(SimpleUser::new(1, "alice"))),
+        );
         assert_eq!(s.user_as::<SimpleUser>().unwrap().username, "alice");
         assert_eq!(s.user().unwrap().id(), 1);
     }

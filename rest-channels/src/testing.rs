@@ -134,8 +134,25 @@ impl<C: Consumer> CommunicatorBuilder<C> {
         let max = self.scope.app.settings().max_message_size;
         let (in_tx, in_rx) = mpsc::channel(16);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(serve::<C, _>(self.scope, Pipe { rx: in_rx, tx: out_tx }));
-        Ok(Communicator { tx: Some(in_tx), rx: out_rx, task, timeout: self.timeout, max, closed: None })
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(serve::<C, _>(
+            self.scope,
+            Pipe {
+                rx: in_rx,
+                tx: out_tx,
+            },
+            Some(ready_tx),
+        ));
+        // Joined its group and ran `on_connect` (or closed at once).
+        let _ = ready_rx.await;
+        Ok(Communicator {
+            tx: Some(in_tx),
+            rx: out_rx,
+            task,
+            timeout: self.timeout,
+            max,
+            closed: None,
+        })
     }
 }
 
@@ -151,14 +168,20 @@ pub struct Communicator {
 
 impl std::fmt::Debug for Communicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Communicator").field("closed", &self.closed).finish_non_exhaustive()
+        f.debug_struct("Communicator")
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
     }
 }
 
 impl Communicator {
     /// A builder for a connection to consumer `C` of `app`.
     pub fn builder<C: Consumer>(app: App) -> CommunicatorBuilder<C> {
-        CommunicatorBuilder { scope: Scope::new(app, "/ws/", None), timeout: Duration::from_secs(1), consumer: PhantomData }
+        CommunicatorBuilder {
+            scope: Scope::new(app, "/ws/", None),
+            timeout: Duration::from_secs(1),
+            consumer: PhantomData,
+        }
     }
 
     async fn push(&mut self, incoming: Incoming) {
@@ -170,13 +193,18 @@ impl Communicator {
     /// Sends a text frame (over the app's size limit, it closes the connection with 1009).
     pub async fn send_text(&mut self, text: impl Into<String>) {
         let text: String = text.into();
-        let incoming = if text.len() > self.max { Incoming::TooLarge } else { Incoming::Text(text.into()) };
+        let incoming = if text.len() > self.max {
+            Incoming::TooLarge
+        } else {
+            Incoming::Text(text.into())
+        };
         self.push(incoming).await;
     }
 
     /// Sends a value as JSON.
     pub async fn send_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
-        self.send_text(serde_json::to_string(value).expect("test message serializes")).await;
+        self.send_text(serde_json::to_string(value).expect("test message serializes"))
+            .await;
     }
 
     /// Sends a binary frame.
@@ -230,5 +258,138 @@ impl Communicator {
         self.push(Incoming::Closed).await;
         self.tx = None;
         let _ = (&mut self.task).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use serde_json::json;
+
+    #[derive(Default)]
+    pub struct Private;
+
+    #[action_handler(permissions = [IsAuthenticated])]
+    impl Private {
+        #[async_action]
+        async fn secret(&self, ctx: &Context<'_>) -> ActionResult {
+            Ok(
+                reply!({"user": ctx.user().map(|u| u.username()), "group": ctx.kwarg::<&str>("group_id")?}, 200),
+            )
+        }
+    }
+
+    #[derive(Default)]
+    pub struct Api;
+
+    #[consumer(permissions = [AllowAny], group = "group_id", routes = [path("private/", Private)])]
+    impl Api {
+        #[async_action]
+        async fn echo(&self, data: Option<serde_json::Value>) -> ActionResult {
+            Ok((data.unwrap_or_default(), 200))
+        }
+
+        #[async_action(mode = "broadcast")]
+        async fn announce(&self, text: String) -> ActionResult {
+            Ok(reply!({"text": text}, 200))
+        }
+    }
+
+    #[derive(Default)]
+    pub struct Strict;
+
+    #[consumer(permissions = [IsAuthenticatedStrictly])]
+    impl Strict {}
+
+    fn connect(app: &App) -> CommunicatorBuilder<Api> {
+        Communicator::builder::<Api>(app.clone()).url_kwarg("group_id", "lobby")
+    }
+
+    #[tokio::test]
+    async fn dispatches_and_checks_route_permissions() {
+        let app = App::default();
+        let mut anon = connect(&app).connect().await.unwrap();
+        anon.send_json(&json!({"action": "echo", "data": [1], "request_id": "r"}))
+            .await;
+        assert_eq!(
+            anon.receive_json().await.unwrap(),
+            json!({"errors": [], "data": [1], "action": "echo", "route": "", "status": 200, "request_id": "r"})
+        );
+        anon.send_json(&json!({"action": "nope", "route": "private/"}))
+            .await;
+        assert_eq!(anon.receive_json().await.unwrap()["status"], 403);
+
+        let mut alice = connect(&app)
+            .user(SimpleUser::new(1, "alice"))
+            .connect()
+            .await
+            .unwrap();
+        alice
+            .send_json(&json!({"action": "secret", "route": "private/"}))
+            .await;
+        assert_eq!(
+            alice.receive_json().await.unwrap()["data"],
+            json!({"user": "alice", "group": "lobby"})
+        );
+        alice
+            .send_json(&json!({"action": "nope", "route": "private/"}))
+            .await;
+        assert_eq!(alice.receive_json().await.unwrap()["status"], 405);
+        anon.disconnect().await;
+        alice.disconnect().await;
+    }
+
+    #[tokio::test]
+    async fn broadcasts_reach_the_url_group_and_leaving_stops_them() {
+        let app = App::default();
+        let mut a = connect(&app).connect().await.unwrap();
+        let mut b = connect(&app).connect().await.unwrap();
+        let mut elsewhere = Communicator::builder::<Api>(app.clone())
+            .url_kwarg("group_id", "other")
+            .connect()
+            .await
+            .unwrap();
+        a.send_json(&json!({"action": "announce", "text": "hi"}))
+            .await;
+        assert_eq!(
+            a.receive_json().await.unwrap()["data"],
+            json!({"text": "hi"})
+        );
+        let event = json!({"data": {"text": "hi"}, "status": 200});
+        assert_eq!(a.receive_json().await.unwrap(), event);
+        assert_eq!(b.receive_json().await.unwrap(), event);
+        assert!(elsewhere.receive_nothing(Duration::from_millis(100)).await);
+        b.disconnect().await;
+        a.send_json(&json!({"action": "announce", "text": "again"}))
+            .await;
+        assert_eq!(a.receive_json().await.unwrap()["status"], 200);
+        assert_eq!(
+            a.receive_json().await.unwrap(),
+            json!({"data": {"text": "again"}, "status": 200})
+        );
+    }
+
+    #[tokio::test]
+    async fn strict_consumers_refuse_anonymous_connections() {
+        let app = App::default();
+        assert!(matches!(
+            Communicator::builder::<Strict>(app.clone()).connect().await,
+            Err(TestError::Refused)
+        ));
+        let c = Communicator::builder::<Strict>(app)
+            .user(SimpleUser::new(1, "a"))
+            .connect()
+            .await
+            .unwrap();
+        c.disconnect().await;
+    }
+
+    #[tokio::test]
+    async fn too_large_messages_close_with_1009() {
+        let app = App::builder().max_message_size(16).build();
+        let mut c = connect(&app).connect().await.unwrap();
+        c.send_text("x".repeat(17)).await;
+        assert_eq!(c.receive_close().await.unwrap(), Some(1009));
     }
 }

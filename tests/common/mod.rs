@@ -40,7 +40,9 @@ impl Server {
     }
 
     pub async fn connect(&self, path: &str) -> Client {
-        Client::connect(&self.url(path), None).await.expect("connect")
+        Client::connect(&self.url(path), None)
+            .await
+            .expect("connect")
     }
 
     pub async fn stop(self) {
@@ -59,7 +61,9 @@ impl Client {
     pub async fn connect(url: &str, bearer: Option<&str>) -> Result<Client, u16> {
         let mut request = url.into_client_request().unwrap();
         if let Some(token) = bearer {
-            request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
         }
         match connect_async(request).await {
             Ok((ws, _)) => Ok(Client { ws }),
@@ -104,7 +108,10 @@ impl Client {
     /// Waits for the server's close frame; its code.
     pub async fn close_code(&mut self) -> Option<u16> {
         loop {
-            match tokio::time::timeout(TIMEOUT, self.ws.next()).await.expect("close in time") {
+            match tokio::time::timeout(TIMEOUT, self.ws.next())
+                .await
+                .expect("close in time")
+            {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,

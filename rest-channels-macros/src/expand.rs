@@ -1,0 +1,410 @@
+//! Code generation, reading only the (validated) model: the impl block with
+//! the inner attributes stripped, `impl Handler`, and for a consumer
+//! `impl Consumer`.
+//!
+//! Local variables of the generated code (`ctx`, `r`, `route`, ...) are
+//! `Span::mixed_site()` identifiers: a parameter that happens to be named
+//! `ctx` cannot capture or shadow them. Type checks that the runtime words
+//! with `#[diagnostic::on_unimplemented]` are spanned at the user's tokens:
+//! a return type at the signature's output, a parameter type at the type, a
+//! permission at its leaf, a route target at its expression.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{LitStr, Path, ReturnType, Signature};
+
+use crate::attr::{Inner, Mode};
+use crate::model::{Action, EventHandler, Handler, Hook, Key, Kind, Param, Permissions};
+use crate::perm::Perm;
+use crate::route::Pattern;
+
+pub(crate) fn expand(handler: &Handler) -> TokenStream {
+    let item = &handler.item;
+    let handler_impl = handler_impl(handler);
+    let consumer_impl = (handler.kind == Kind::Consumer).then(|| consumer_impl(handler));
+    quote! {
+        #item
+        #handler_impl
+        #consumer_impl
+    }
+}
+
+/// A local variable of the generated code, invisible to the user's tokens.
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// The runtime's path, respanned: the tokens of a type check are all at the
+/// user's token, so that rustc reports an unmet bound there, once.
+fn krate_at(krate: &Path, span: Span) -> TokenStream {
+    krate
+        .to_token_stream()
+        .into_iter()
+        .map(|mut tt| {
+            tt.set_span(span);
+            tt
+        })
+        .collect()
+}
+
+/// The local holding what a method returned, located at its return type so
+/// that the runtime's "cannot be returned by ..." error points there.
+fn result_local(sig: &Signature) -> (Ident, Span) {
+    let span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
+    };
+    (Ident::new("r", Span::mixed_site().located_at(span)), span)
+}
+
+fn handler_impl(handler: &Handler) -> TokenStream {
+    let krate = &handler.krate;
+    let self_ty = &handler.item.self_ty;
+    let ctx = local("ctx");
+    let (permission_type, permission) = permission(handler);
+    let routes = routes(handler);
+    let dispatch = dispatch(handler);
+    quote! {
+        impl #krate::Handler for #self_ty {
+            fn permission() -> #permission_type {
+                #permission
+            }
+
+            fn handle<'a>(
+                &'a self,
+                #ctx: &'a mut #krate::Context<'_>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#krate::__private::Reply, #krate::Error>,
+            > + ::core::marker::Send {
+                async move {
+                    #krate::__private::check(<Self as #krate::Handler>::permission(), #ctx).await?;
+                    #routes
+                    #dispatch
+                }
+            }
+        }
+    }
+}
+
+/// The return type and the body of `Handler::permission`.
+///
+/// A leaf that is not a `Permission` is an error at the leaf; the
+/// combination it is part of then is not a `Permission` either, which rustc
+/// reports at the return type: it is placed at the list.
+fn permission(handler: &Handler) -> (TokenStream, TokenStream) {
+    let krate = &handler.krate;
+    match &handler.permissions {
+        Permissions::SettingsDefault => (
+            quote!(impl #krate::Permission),
+            quote!(#krate::__private::SettingsDefault),
+        ),
+        Permissions::AllowAny => (quote!(impl #krate::Permission), quote!(#krate::AllowAny)),
+        Permissions::Expr(perm, list) => {
+            let k = krate_at(krate, *list);
+            (
+                quote_spanned!(*list=> impl #k::Permission),
+                perm_tokens(krate, perm),
+            )
+        }
+    }
+}
+
+fn perm_tokens(krate: &Path, perm: &Perm) -> TokenStream {
+    match perm {
+        Perm::Leaf(leaf) => {
+            let k = krate_at(krate, leaf.span());
+            quote_spanned!(leaf.span()=> #k::__private::permission(#leaf))
+        }
+        Perm::Not(inner) => {
+            let inner = perm_tokens(krate, inner);
+            quote!(#krate::__private::Not(#inner))
+        }
+        Perm::And(a, b) => {
+            let (a, b) = (perm_tokens(krate, a), perm_tokens(krate, b));
+            quote!(#krate::__private::And(#a, #b))
+        }
+        Perm::Or(a, b) => {
+            let (a, b) = (perm_tokens(krate, a), perm_tokens(krate, b));
+            quote!(#krate::__private::Or(#a, #b))
+        }
+    }
+}
+
+/// The nested routes: a static table, and a match on the route that took
+/// the rest of the path.
+fn routes(handler: &Handler) -> Option<TokenStream> {
+    if handler.routes.is_empty() {
+        return None;
+    }
+    let krate = &handler.krate;
+    let (ctx, route) = (local("ctx"), local("route"));
+    let specs = handler.routes.iter().map(|r| match &r.pattern {
+        Pattern::Prefix(prefix) => {
+            let prefix = LitStr::new(prefix, r.lit.span());
+            quote!(#krate::__private::RouteSpec::Prefix(#prefix))
+        }
+        Pattern::Regex(regex) => {
+            let regex = LitStr::new(regex, r.lit.span());
+            quote!(#krate::__private::RouteSpec::Regex(#regex))
+        }
+    });
+    let arms = handler.routes.iter().enumerate().map(|(i, r)| {
+        let i = Literal::usize_unsuffixed(i);
+        let target = &r.target;
+        // All at the target: a target that is not a handler is one error there.
+        let k = krate_at(krate, target.span());
+        let handle =
+            quote_spanned!(target.span()=> #k::Handler::handle(&#k::__private::handler(#target), #ctx));
+        quote!(#i => #handle.await,)
+    });
+    Some(quote! {
+        static ROUTES: #krate::__private::RouteTable = #krate::__private::RouteTable::new(|| {
+            #krate::__private::Routes::new(&[#(#specs),*])
+        });
+        if let ::core::option::Option::Some(#route) = #krate::__private::route(#ctx, &ROUTES) {
+            return match #route? {
+                #(#arms)*
+                _ => ::core::unreachable!(),
+            };
+        }
+    })
+}
+
+/// The `match` on the action's name.
+fn dispatch(handler: &Handler) -> TokenStream {
+    let krate = &handler.krate;
+    let ctx = local("ctx");
+    let not_allowed =
+        quote!(::core::result::Result::Err(#krate::__private::action_not_allowed(#ctx)));
+    if handler.actions.is_empty() {
+        return not_allowed;
+    }
+    let arms = handler
+        .actions
+        .iter()
+        .map(|action| action_arm(krate, action));
+    quote! {
+        match #ctx.action() {
+            #(#arms)*
+            _ => #not_allowed,
+        }
+    }
+}
+
+fn action_arm(krate: &Path, action: &Action) -> TokenStream {
+    let ctx = local("ctx");
+    let name = LitStr::new(&action.name(), action.name_span());
+    let keys: Vec<&Key> = action
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            Param::Key(key) => Some(key),
+            _ => None,
+        })
+        .collect();
+    let checks = keys.iter().map(|key| {
+        let ty = &key.ty;
+        let k = krate_at(krate, ty.span());
+        quote_spanned!(ty.span()=> #k::__private::assert_arg::<#ty>();)
+    });
+    let read = read_args(krate, &keys);
+
+    let method = &action.sig.ident;
+    let args = call_args(&action.params);
+    let call = match action.sig.asyncness {
+        Some(_) => quote!(self.#method(#(#args),*).await),
+        None => quote!(#krate::__private::blocking(|| self.#method(#(#args),*))),
+    };
+    let (r, out) = result_local(&action.sig);
+    let reply = match action.mode() {
+        Mode::Response => quote_spanned!(out=> #krate::__private::respond(#ctx, #r)),
+        Mode::None => quote_spanned!(out=> #krate::__private::silent(#r)),
+        Mode::Broadcast => {
+            let kind = match &action.options.broadcast_type {
+                Some((_, kind)) => quote!(::core::option::Option::Some(#kind)),
+                None => quote!(::core::option::Option::None),
+            };
+            let send_response = action
+                .options
+                .send_response
+                .as_ref()
+                .is_none_or(|(_, send)| send.value);
+            let broadcast =
+                quote_spanned!(out=> #krate::__private::broadcast(#ctx, #r, #kind, #send_response));
+            quote!(#broadcast.await)
+        }
+    };
+    quote! {
+        #name => {
+            #(#checks)*
+            #read
+            let #r = #call;
+            #reply
+        }
+    }
+}
+
+/// Reads the message keys; when any is bad, a 400 naming all the bad ones.
+fn read_args(krate: &Path, keys: &[&Key]) -> TokenStream {
+    let ctx = local("ctx");
+    let reads = keys.iter().map(|key| {
+        let ty = &key.ty;
+        let name = LitStr::new(&key.key, key.ident.span());
+        let k = krate_at(krate, ty.span());
+        quote_spanned!(ty.span()=> #k::__private::arg::<#ty>(#ctx, #name))
+    });
+    let idents: Vec<&Ident> = keys.iter().map(|key| &key.ident).collect();
+    match idents[..] {
+        [] => TokenStream::new(),
+        [ident] => {
+            let (v, e) = (local("v"), local("e"));
+            let read = reads.into_iter().next();
+            quote! {
+                let #ident = match #read {
+                    ::core::result::Result::Ok(#v) => #v,
+                    ::core::result::Result::Err(#e) => {
+                        return ::core::result::Result::Err(#krate::__private::arg_errors([
+                            ::core::option::Option::Some(#e),
+                        ]));
+                    }
+                };
+            }
+        }
+        _ => quote! {
+            #(let #idents = #reads;)*
+            let (#(#idents),*) = match (#(#idents),*) {
+                (#(::core::result::Result::Ok(#idents)),*) => (#(#idents),*),
+                (#(#idents),*) => {
+                    return ::core::result::Result::Err(#krate::__private::arg_errors([#(#idents.err()),*]));
+                }
+            };
+        },
+    }
+}
+
+/// The arguments of a call to a user's method, in the signature's order.
+/// (The model is validated: there is nothing but these.)
+fn call_args(params: &[Param]) -> Vec<TokenStream> {
+    params
+        .iter()
+        .filter_map(|param| match param {
+            Param::Context(_) => Some(local("ctx").into_token_stream()),
+            Param::Event(_) => Some(local("event").into_token_stream()),
+            Param::Key(key) => Some(key.ident.to_token_stream()),
+            Param::Other(_) => None,
+        })
+        .collect()
+}
+
+fn consumer_impl(handler: &Handler) -> TokenStream {
+    let krate = &handler.krate;
+    let self_ty = &handler.item.self_ty;
+    let group = handler.group.as_ref().map(|(_, group)| {
+        quote! {
+            const GROUP_KWARG: ::core::option::Option<&'static str> = ::core::option::Option::Some(#group);
+        }
+    });
+    let on_event = (!handler.events.is_empty()).then(|| on_event(krate, &handler.events));
+    let on_connect = handler
+        .hook(Inner::OnConnect)
+        .map(|hook| on_connect(krate, hook));
+    let on_disconnect = handler
+        .hook(Inner::OnDisconnect)
+        .map(|hook| on_disconnect(krate, hook));
+    quote! {
+        impl #krate::Consumer for #self_ty {
+            #group
+            #on_event
+            #on_connect
+            #on_disconnect
+        }
+    }
+}
+
+/// A call to an event handler or a hook: `self.method(ctx, event)`, awaited when async.
+fn hook_call(sig: &Signature, params: &[Param]) -> TokenStream {
+    let method = &sig.ident;
+    let args = call_args(params);
+    match sig.asyncness {
+        Some(_) => quote!(self.#method(#(#args),*).await),
+        None => quote!(self.#method(#(#args),*)),
+    }
+}
+
+fn on_event(krate: &Path, events: &[EventHandler]) -> TokenStream {
+    let (ctx, event) = (local("ctx"), local("event"));
+    let arms = events.iter().map(|e| {
+        let kind = &e.kind;
+        let call = hook_call(&e.sig, &e.params);
+        let (r, out) = result_local(&e.sig);
+        let result = quote_spanned!(out=> #krate::__private::event_result(#r));
+        quote! {
+            #kind => {
+                let #r = #call;
+                #result
+            }
+        }
+    });
+    quote! {
+        fn on_event(
+            &self,
+            #ctx: &#krate::Context<'_>,
+            #event: &#krate::Event,
+        ) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::Error>> + ::core::marker::Send {
+            async move {
+                match #event.kind() {
+                    #(#arms)*
+                    _ => #krate::__private::default_event(#ctx, #event),
+                }
+            }
+        }
+    }
+}
+
+/// The context parameter of a hook: `_` when the user's method does not take it.
+fn hook_ctx(hook: &Hook) -> TokenStream {
+    let takes_ctx = hook
+        .params
+        .iter()
+        .any(|param| matches!(param, Param::Context(_)));
+    if takes_ctx {
+        local("ctx").into_token_stream()
+    } else {
+        quote!(_)
+    }
+}
+
+fn on_connect(krate: &Path, hook: &Hook) -> TokenStream {
+    let ctx = hook_ctx(hook);
+    let call = hook_call(&hook.sig, &hook.params);
+    let (r, out) = result_local(&hook.sig);
+    let result = quote_spanned!(out=> #krate::__private::event_result(#r));
+    quote! {
+        fn on_connect(
+            &self,
+            #ctx: &#krate::Context<'_>,
+        ) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::Error>> + ::core::marker::Send {
+            async move {
+                let #r = #call;
+                #result
+            }
+        }
+    }
+}
+
+fn on_disconnect(krate: &Path, hook: &Hook) -> TokenStream {
+    let ctx = hook_ctx(hook);
+    let call = hook_call(&hook.sig, &hook.params);
+    // The result is located at the return type: anything but `()` is a type
+    // error there.
+    let (r, _) = result_local(&hook.sig);
+    quote! {
+        fn on_disconnect(&self, #ctx: &#krate::Context<'_>) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send {
+            async move {
+                let #r = #call;
+                let _: () = #r;
+            }
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The model of a handler, built once from the annotated `impl` block: its
+//! options, permissions and routes, and its actions, event handlers and
+//! hooks with their parameters. Building it strips the inner attributes
+//! (`#[async_action]`, `#[event]`, `#[on_connect]`, `#[on_disconnect]`) from
+//! the block; what they mean is checked in `valid.rs` and rendered in
+//! `expand.rs`, which read only this model.
+
+use proc_macro2::{Ident, Span};
+use syn::ext::IdentExt;
+use syn::{
+    Attribute, FnArg, ImplItem, ItemImpl, LitStr, Pat, PatType, Path, Signature, Type, parse_quote,
+};
+
+use crate::attr::{self, ActionOptions, HandlerOptions, Inner, Mode};
+use crate::ctxt::Errors;
+use crate::perm::{self, Perm};
+use crate::route::{self, Route};
+
+/// Which outer attribute is being expanded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    ActionHandler,
+    Consumer,
+}
+
+impl Kind {
+    pub(crate) fn attr(self) -> &'static str {
+        match self {
+            Kind::ActionHandler => "action_handler",
+            Kind::Consumer => "consumer",
+        }
+    }
+}
+
+/// An `#[action_handler]` or `#[consumer]` impl block.
+pub(crate) struct Handler {
+    pub(crate) kind: Kind,
+    /// The runtime crate's path (`::rest_channels` unless `crate = "..."`).
+    pub(crate) krate: Path,
+    /// The impl block as written, minus the inner attributes.
+    pub(crate) item: ItemImpl,
+    pub(crate) permissions: Permissions,
+    pub(crate) routes: Vec<Route>,
+    /// `group = "..."`: the key (for errors) and the URL kwarg.
+    pub(crate) group: Option<(Ident, LitStr)>,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) events: Vec<EventHandler>,
+    pub(crate) hooks: Vec<Hook>,
+}
+
+/// The handler's permission.
+pub(crate) enum Permissions {
+    /// No `permissions` option: the app's settings decide.
+    SettingsDefault,
+    /// `permissions = []`.
+    AllowAny,
+    /// `permissions = [...]`, and the span of the list.
+    Expr(Perm, Span),
+}
+
+/// An `#[async_action]` method.
+pub(crate) struct Action {
+    pub(crate) options: ActionOptions,
+    pub(crate) sig: Signature,
+    pub(crate) params: Vec<Param>,
+}
+
+/// An `#[event("type")]` method.
+pub(crate) struct EventHandler {
+    pub(crate) attr: Attribute,
+    /// The event type it handles.
+    pub(crate) kind: LitStr,
+    pub(crate) sig: Signature,
+    pub(crate) params: Vec<Param>,
+}
+
+/// An `#[on_connect]` or `#[on_disconnect]` method.
+pub(crate) struct Hook {
+    pub(crate) attr: Attribute,
+    /// `Inner::OnConnect` or `Inner::OnDisconnect`.
+    pub(crate) which: Inner,
+    pub(crate) sig: Signature,
+    pub(crate) params: Vec<Param>,
+}
+
+/// A parameter of a method, after the receiver.
+pub(crate) enum Param {
+    /// `&Context<'_>` (or `&mut Context`, which `valid.rs` refuses).
+    Context(Box<Type>),
+    /// `&Event`, in an event handler.
+    Event(Box<Type>),
+    /// A message key of an action: `pk: i64`.
+    Key(Key),
+    /// Anything else: a pattern that is not a name, or, outside actions, a
+    /// parameter that is neither the context nor the event.
+    Other(Box<PatType>),
+}
+
+/// A message key read into an action parameter.
+pub(crate) struct Key {
+    /// The parameter's name (`mut` dropped), used as the local binding.
+    pub(crate) ident: Ident,
+    /// The key in the message: the name without `r#`.
+    pub(crate) key: String,
+    pub(crate) ty: Box<Type>,
+}
+
+impl Handler {
+    pub(crate) fn new(
+        kind: Kind,
+        options: HandlerOptions,
+        mut item: ItemImpl,
+        errors: &mut Errors,
+    ) -> Handler {
+        let permissions = match options.permissions {
+            None => Permissions::SettingsDefault,
+            Some(list) => match perm::from_list(list.items, errors) {
+                Some(perm) => Permissions::Expr(perm, list.span),
+                None => Permissions::AllowAny,
+            },
+        };
+        let routes = options.routes.map_or_else(Vec::new, |list| {
+            list.items
+                .into_iter()
+                .filter_map(|expr| route::from_expr(expr, errors))
+                .collect()
+        });
+        let (mut actions, mut events, mut hooks) = (Vec::new(), Vec::new(), Vec::new());
+        for impl_item in &mut item.items {
+            let ImplItem::Fn(method) = impl_item else {
+                misplaced(impl_item, errors);
+                continue;
+            };
+            let mut ours = take_inner(&mut method.attrs).into_iter();
+            let Some((inner, attr)) = ours.next() else {
+                continue;
+            };
+            for (other, extra) in ours {
+                let message = if other == inner {
+                    format!("duplicate `#[{}]` attribute", other.name())
+                } else {
+                    format!(
+                        "`#[{}]` cannot be combined with `#[{}]`",
+                        other.name(),
+                        inner.name()
+                    )
+                };
+                errors.spanned(&extra, message);
+            }
+            let sig = method.sig.clone();
+            match inner {
+                Inner::AsyncAction => {
+                    let options = ActionOptions::parse(&attr, errors);
+                    let params = params(&sig, key_param);
+                    actions.push(Action {
+                        options,
+                        sig,
+                        params,
+                    });
+                }
+                Inner::Event => {
+                    if let Some(kind) = attr::event_type(&attr, errors) {
+                        let params = params(&sig, event_param);
+                        events.push(EventHandler {
+                            attr,
+                            kind,
+                            sig,
+                            params,
+                        });
+                    }
+                }
+                Inner::OnConnect | Inner::OnDisconnect => {
+                    attr::no_args(&attr, inner, errors);
+                    let params = params(&sig, |pat_type| Param::Other(Box::new(pat_type.clone())));
+                    hooks.push(Hook {
+                        attr,
+                        which: inner,
+                        sig,
+                        params,
+                    });
+                }
+            }
+        }
+        Handler {
+            kind,
+            krate: options
+                .krate
+                .unwrap_or_else(|| parse_quote!(::rest_channels)),
+            item,
+            permissions,
+            routes,
+            group: options.group,
+            actions,
+            events,
+            hooks,
+        }
+    }
+
+    /// The hook of this kind, if there is one (the first, if `valid.rs` found several).
+    pub(crate) fn hook(&self, which: Inner) -> Option<&Hook> {
+        self.hooks.iter().find(|h| h.which == which)
+    }
+
+    /// Whether the block is a plain `impl Type { ... }`, the only kind the
+    /// macros implement traits for.
+    pub(crate) fn is_inherent_and_concrete(&self) -> bool {
+        self.item.trait_.is_none()
+            && self.item.generics.params.is_empty()
+            && self.item.generics.where_clause.is_none()
+    }
+}
+
+impl Action {
+    /// The action's name on the wire: `name = "..."`, else the method's name.
+    pub(crate) fn name(&self) -> String {
+        match &self.options.name {
+            Some(name) => name.value(),
+            None => self.sig.ident.unraw().to_string(),
+        }
+    }
+
+    /// Where the name was given: the `name` literal, else the method's name.
+    pub(crate) fn name_span(&self) -> Span {
+        match &self.options.name {
+            Some(name) => name.span(),
+            None => self.sig.ident.span(),
+        }
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        self.options
+            .mode
+            .as_ref()
+            .map_or(Mode::Response, |(mode, _)| *mode)
+    }
+}
+
+/// Removes the inner attributes from a method's attributes; returns them in order.
+fn take_inner(attrs: &mut Vec<Attribute>) -> Vec<(Inner, Attribute)> {
+    let mut ours = Vec::new();
+    attrs.retain(|attr| match Inner::of(attr) {
+        Some(inner) => {
+            ours.push((inner, attr.clone()));
+            false
+        }
+        None => true,
+    });
+    ours
+}
+
+/// Inner attributes on an associated const, type or macro: strip and report them.
+fn misplaced(item: &mut ImplItem, errors: &mut Errors) {
+    let attrs = match item {
+        ImplItem::Const(c) => &mut c.attrs,
+        ImplItem::Type(t) => &mut t.attrs,
+        ImplItem::Macro(m) => &mut m.attrs,
+        _ => return,
+    };
+    for (inner, attr) in take_inner(attrs) {
+        errors.spanned(
+            &attr,
+            format!("`#[{}]` applies to methods only", inner.name()),
+        );
+    }
+}
+
+/// The typed parameters (after the receiver), the context recognized in all
+/// of them and the rest classified by `other`.
+fn params(sig: &Signature, other: impl Fn(&PatType) -> Param) -> Vec<Param> {
+    sig.inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(pat_type) => Some(pat_type),
+            FnArg::Receiver(_) => None,
+        })
+        .map(|pat_type| {
+            if reference_to(&pat_type.ty, "Context") {
+                Param::Context(pat_type.ty.clone())
+            } else {
+                other(pat_type)
+            }
+        })
+        .collect()
+}
+
+/// An action parameter that is not the context: a message key, if its
+/// pattern is a plain name.
+fn key_param(pat_type: &PatType) -> Param {
+    match &*pat_type.pat {
+        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Param::Key(Key {
+            ident: pat.ident.clone(),
+            key: pat.ident.unraw().to_string(),
+            ty: pat_type.ty.clone(),
+        }),
+        _ => Param::Other(Box::new(pat_type.clone())),
+    }
+}
+
+/// An event handler parameter that is not the context: the event, or something else.
+fn event_param(pat_type: &PatType) -> Param {
+    if reference_to(&pat_type.ty, "Event") {
+        Param::Event(pat_type.ty.clone())
+    } else {
+        Param::Other(Box::new(pat_type.clone()))
+    }
+}
+
+/// Whether `ty` is `&Name`, `&Name<...>` or `&path::to::Name<...>` (or `&mut`).
+pub(crate) fn reference_to(ty: &Type, name: &str) -> bool {
+    match ty {
+        Type::Reference(r) => names(&r.elem, name),
+        Type::Group(g) => reference_to(&g.elem, name),
+        Type::Paren(p) => reference_to(&p.elem, name),
+        _ => false,
+    }
+}
+
+/// Whether `ty` is a path whose last segment is `name`.
+pub(crate) fn names(ty: &Type, name: &str) -> bool {
+    match ty {
+        Type::Path(p) => {
+            p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == name)
+        }
+        Type::Group(g) => names(&g.elem, name),
+        Type::Paren(p) => names(&p.elem, name),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn model(kind: Kind, item: ItemImpl) -> (Handler, Vec<String>) {
+        let mut errors = Errors::default();
+        let handler = Handler::new(kind, HandlerOptions::default(), item, &mut errors);
+        let messages = match errors.into_result() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (handler, messages)
+    }
+
+    #[test]
+    fn reads_and_strips_the_inner_attributes() {
+        let (h, errors) = model(
+            Kind::Consumer,
+            parse_quote! {
+                impl Room {
+                    /// Docs stay.
+                    #[async_action(name = "sync")]
+                    fn sync_echo(&self, mut pk: i64, ctx: &rest_channels::Context<'_>, r#type: String) -> ActionResult { todo!() }
+                    #[rest_channels::event("chat.message")]
+                    async fn chat(&self, event: &Event, ctx: &Context) {}
+                    #[on_connect]
+                    async fn hello(&self) {}
+                    fn helper(&self) {}
+                }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let item = &h.item;
+        let text = quote!(#item).to_string();
+        for attr in [
+            "# [async_action",
+            "# [rest_channels :: event",
+            "# [on_connect",
+        ] {
+            assert!(!text.contains(attr), "{text}");
+        }
+        assert!(text.contains("Docs stay"));
+        assert!(matches!(h.permissions, Permissions::SettingsDefault));
+        let krate = &h.krate;
+        assert_eq!(quote!(#krate).to_string(), ":: rest_channels");
+
+        let [action] = &h.actions[..] else { panic!() };
+        assert_eq!(action.name(), "sync");
+        let [Param::Key(pk), Param::Context(_), Param::Key(ty)] = &action.params[..] else {
+            panic!()
+        };
+        assert_eq!(
+            (pk.ident.to_string().as_str(), pk.key.as_str()),
+            ("pk", "pk")
+        );
+        assert_eq!(
+            (ty.ident.to_string().as_str(), ty.key.as_str()),
+            ("r#type", "type")
+        );
+
+        let [event] = &h.events[..] else { panic!() };
+        assert_eq!(event.kind.value(), "chat.message");
+        assert!(matches!(
+            &event.params[..],
+            [Param::Event(_), Param::Context(_)]
+        ));
+        assert!(h.hook(Inner::OnConnect).is_some() && h.hook(Inner::OnDisconnect).is_none());
+    }
+
+    #[test]
+    fn parameters() {
+        let (h, _) = model(
+            Kind::ActionHandler,
+            parse_quote! {
+                impl X {
+                    #[async_action]
+                    async fn a(&self, (a, b): (i32, i32), ctx: &mut Context<'_>, event: &Event, c: Context) {}
+                    #[async_action]
+                    async fn r#match(&self) {}
+                }
+            },
+        );
+        let [action, raw] = &h.actions[..] else {
+            panic!()
+        };
+        assert!(matches!(
+            &action.params[..],
+            [
+                Param::Other(_),
+                Param::Context(_),
+                Param::Key(_),
+                Param::Key(_)
+            ]
+        ));
+        assert_eq!(raw.name(), "match");
+    }
+
+    #[test]
+    fn misplaced_and_combined_attributes() {
+        let (h, errors) = model(
+            Kind::Consumer,
+            parse_quote! {
+                impl X {
+                    #[async_action]
+                    const C: u8 = 1;
+                    #[async_action]
+                    #[async_action]
+                    async fn a(&self) {}
+                    #[event("x")]
+                    #[on_connect]
+                    async fn b(&self) {}
+                }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "`#[async_action]` applies to methods only",
+                "duplicate `#[async_action]` attribute",
+                "`#[on_connect]` cannot be combined with `#[event]`",
+            ]
+        );
+        assert_eq!((h.actions.len(), h.events.len(), h.hooks.len()), (1, 1, 0));
+    }
+
+    #[test]
+    fn type_shapes() {
+        let context: Type = parse_quote!(&(rest_channels::Context<'_>));
+        assert!(reference_to(&context, "Context"));
+        let not: Type = parse_quote!(Context<'_>);
+        assert!(!reference_to(&not, "Context"));
+        let not: Type = parse_quote!(&<T as Tr>::Context);
+        assert!(!reference_to(&not, "Context"));
+    }
+}
