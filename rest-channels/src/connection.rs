@@ -131,10 +131,10 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
                         if !flush(&conn, &mut transport).await {
                             break None;
                         }
-                        if let Some(reply) = reply {
-                            if !transport.send(reply.into()).await {
-                                break None;
-                            }
+                        if let Some(reply) = reply
+                            && !transport.send(reply.into()).await
+                        {
+                            break None;
                         }
                     }
                     Incoming::Binary => {
