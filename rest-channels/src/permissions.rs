@@ -29,6 +29,9 @@
 //!   A.has_object_permission) || (B...)`, and `!A` negates A whole, so
 //!   `!IsAdminUser` does not refuse every object just because `IsAdminUser`
 //!   has no object check (a pitfall of Django REST framework's `~`).
+//!   The action stage stays plain negation, as in Django REST framework, so
+//!   negating a permission that only checks objects (`!IsOwner`) refuses
+//!   every action: write the opposite check as a permission of its own.
 //! - `can_connect`: `&` and `|` as usual; `!A` never refuses a connection (a
 //!   check's default "allow" means "no opinion" there, and its negation
 //!   would refuse everyone).
@@ -294,5 +297,131 @@ impl Permission for SettingsDefault {
             .default_permissions
             .dyn_can_connect(scope)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::app::App;
+    use crate::context::Connection;
+    use crate::envelope::Message;
+    use crate::scope::SimpleUser;
+
+    struct Note {
+        author: i64,
+    }
+    impl Object for Note {
+        fn owner(&self) -> Option<UserId> {
+            Some(self.author.into())
+        }
+    }
+
+    fn conn(user: Option<SimpleUser>) -> Connection {
+        let user = user.map(|u| Arc::new(u) as Arc<dyn crate::User>);
+        Connection::new(Scope::new(App::default(), "/ws/", user), "c".into(), None)
+    }
+
+    async fn check<P: Permission>(
+        p: P,
+        user: Option<SimpleUser>,
+        action: &str,
+        obj: Option<&Note>,
+    ) -> bool {
+        let conn = conn(user);
+        let text = format!(r#"{{"action": "{action}"}}"#);
+        let msg = Message::decode(&text).unwrap();
+        let ctx = Context::new(&conn, &msg);
+        p.has_permission(&ctx).await
+            && (obj.is_none() || p.has_object_permission(&ctx, obj.unwrap()).await)
+    }
+
+    fn alice() -> Option<SimpleUser> {
+        Some(SimpleUser::new(1, "alice"))
+    }
+    fn admin() -> Option<SimpleUser> {
+        Some(SimpleUser::new(3, "admin").staff(true))
+    }
+
+    #[tokio::test]
+    async fn builtins() {
+        assert!(check(AllowAny, None, "x", None).await);
+        assert!(!check(IsAuthenticated, None, "x", None).await);
+        assert!(check(IsAuthenticated, alice(), "x", None).await);
+        assert!(!check(IsAdminUser, alice(), "x", None).await);
+        assert!(check(IsAdminUser, admin(), "x", None).await);
+        assert!(check(IsAuthenticatedOrReadOnly, None, "list", None).await);
+        assert!(check(IsAuthenticatedOrReadOnly, None, "retrieve", None).await);
+        assert!(!check(IsAuthenticatedOrReadOnly, None, "create", None).await);
+        let mine = Note { author: 1 };
+        let theirs = Note { author: 2 };
+        assert!(check(IsOwner, alice(), "update", Some(&mine)).await);
+        assert!(!check(IsOwner, alice(), "update", Some(&theirs)).await);
+        assert!(!check(IsOwner, None, "update", Some(&mine)).await);
+        assert!(check(IsOwnerOrReadOnly, None, "retrieve", Some(&theirs)).await);
+        assert!(!check(IsOwnerOrReadOnly, alice(), "destroy", Some(&theirs)).await);
+    }
+
+    #[tokio::test]
+    async fn combinators() {
+        let composed = || And(IsAuthenticated, Not(IsAdminUser));
+        assert!(!check(composed(), None, "x", None).await);
+        assert!(check(composed(), alice(), "x", None).await);
+        assert!(!check(composed(), admin(), "x", None).await);
+        let either = || Or(IsAdminUser, Not(IsAuthenticated));
+        assert!(check(either(), None, "x", None).await);
+        assert!(!check(either(), alice(), "x", None).await);
+        assert!(check(either(), admin(), "x", None).await);
+    }
+
+    #[tokio::test]
+    async fn negation_takes_the_permission_whole_on_objects() {
+        let theirs = Note { author: 2 };
+        // `IsAdminUser` has no object check: `!IsAdminUser` must not refuse every object.
+        assert!(check(Not(IsAdminUser), alice(), "update", Some(&theirs)).await);
+        // `!IsOwner` refuses at the action stage already: `IsOwner` allows every action.
+        assert!(!check(Not(IsOwner), alice(), "update", Some(&theirs)).await);
+        // `A | B` on objects: one side must pass whole.
+        assert!(!check(Or(IsAdminUser, IsOwner), alice(), "update", Some(&theirs)).await);
+        assert!(check(Or(IsAdminUser, IsOwner), admin(), "update", Some(&theirs)).await);
+    }
+
+    #[tokio::test]
+    async fn connect_checks() {
+        let scope = |u: Option<SimpleUser>| {
+            Scope::new(
+                App::default(),
+                "/",
+                u.map(|u| Arc::new(u) as Arc<dyn crate::User>),
+            )
+        };
+        assert!(!IsAuthenticatedStrictly.can_connect(&scope(None)).await);
+        assert!(IsAuthenticatedStrictly.can_connect(&scope(alice())).await);
+        assert!(IsAuthenticated.can_connect(&scope(None)).await);
+        assert!(
+            Not(IsAuthenticatedStrictly)
+                .can_connect(&scope(alice()))
+                .await
+        );
+        assert!(
+            Or(IsAuthenticatedStrictly, AllowAny)
+                .can_connect(&scope(None))
+                .await
+        );
+        assert!(
+            !And(AllowAny, IsAuthenticatedStrictly)
+                .can_connect(&scope(None))
+                .await
+        );
+        let app = App::builder()
+            .default_permissions(IsAuthenticatedStrictly)
+            .build();
+        assert!(
+            !SettingsDefault
+                .can_connect(&Scope::new(app, "/", None))
+                .await
+        );
     }
 }
