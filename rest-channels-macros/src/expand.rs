@@ -132,13 +132,15 @@ fn perm_tokens(krate: &Path, perm: &Perm) -> TokenStream {
 }
 
 /// The nested routes: a static table, and a match on the route that took
-/// the rest of the path.
+/// the rest of the path. A consumer without routes still refuses a route
+/// path (404); a handler without routes takes any rest (prefix matching).
 fn routes(handler: &Handler) -> Option<TokenStream> {
-    if handler.routes.is_empty() {
-        return None;
-    }
     let krate = &handler.krate;
     let (ctx, route) = (local("ctx"), local("route"));
+    if handler.routes.is_empty() {
+        return (handler.kind == Kind::Consumer)
+            .then(|| quote!(#krate::__private::no_route_left(#ctx)?;));
+    }
     let specs = handler.routes.iter().map(|r| match &r.pattern {
         Pattern::Prefix(prefix) => {
             let prefix = LitStr::new(prefix, r.lit.span());

@@ -74,6 +74,16 @@ pub fn route(ctx: &mut Context<'_>, table: &'static RouteTable) -> Option<Result
     })
 }
 
+/// For a consumer without routes: a route path is a 404.
+#[inline]
+pub fn no_route_left(ctx: &Context<'_>) -> Result<(), Error> {
+    if ctx.remaining_path().is_empty() {
+        Ok(())
+    } else {
+        Err(Error::no_route(ctx.route()))
+    }
+}
+
 /// A 405 for the context's action.
 #[cold]
 pub fn action_not_allowed(ctx: &Context<'_>) -> Error {
