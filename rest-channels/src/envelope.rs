@@ -133,6 +133,13 @@ fn cow_str(raw: &RawValue) -> Option<Cow<'_, str>> {
 
 struct MessageVisitor;
 
+/// Up to this many argument keys, duplicates are found by a linear scan.
+const FEW_KEYS: usize = 16;
+
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!("duplicate key \"{key}\""))
+}
+
 impl<'de> Visitor<'de> for MessageVisitor {
     type Value = Message<'de>;
 
@@ -149,15 +156,23 @@ impl<'de> Visitor<'de> for MessageVisitor {
                 "route" => &mut msg.route_raw,
                 "request_id" => &mut msg.request_id,
                 _ => {
-                    if msg.args.iter().any(|(k, _)| *k == key) {
-                        return Err(de::Error::custom(format_args!("duplicate key \"{key}\"")));
+                    // A linear check while there are few keys; many are sorted below.
+                    if msg.args.len() < FEW_KEYS && msg.args.iter().any(|(k, _)| *k == key) {
+                        return Err(duplicate(&key));
                     }
                     msg.args.push((key, value));
                     continue;
                 }
             };
             if slot.replace(value).is_some() {
-                return Err(de::Error::custom(format_args!("duplicate key \"{key}\"")));
+                return Err(duplicate(&key));
+            }
+        }
+        if msg.args.len() > FEW_KEYS {
+            let mut keys: Vec<&str> = msg.args.iter().map(|(k, _)| k.as_ref()).collect();
+            keys.sort_unstable();
+            if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+                return Err(duplicate(w[0]));
             }
         }
         if let Some(raw) = msg.action_raw {
@@ -354,6 +369,18 @@ mod tests {
             assert!(e.0.starts_with("Invalid message: "), "{text}: {e}");
             assert!(!e.0.contains("line 1"), "{e}");
         }
+    }
+
+    #[test]
+    fn duplicates_are_found_among_many_keys_too() {
+        let many: Vec<String> = (0..40).map(|i| format!(r#""k{i}": {i}"#)).collect();
+        let ok = format!("{{{}}}", many.join(","));
+        assert_eq!(Message::decode(&ok).unwrap().args().count(), 40);
+        let dup = format!(r#"{{{}, "k7": 0}}"#, many.join(","));
+        assert_eq!(
+            Message::decode(&dup).unwrap_err().0,
+            r#"Invalid message: duplicate key "k7""#
+        );
     }
 
     #[test]
