@@ -43,6 +43,11 @@ pub trait Handler: Send + Sync + 'static {
 ///
 /// Implemented by `#[consumer]`, which also wires the hooks written in its
 /// `impl` block: `#[on_connect]`, `#[on_disconnect]` and `#[event("type")]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a consumer",
+    label = "not a consumer",
+    note = "an endpoint is an `impl {Self} {{ ... }}` block annotated with `#[consumer]`; `#[action_handler]` types are route targets, reached through a consumer's `routes`"
+)]
 pub trait Consumer: Handler + Default {
     /// The URL keyword argument that names the group every connection joins
     /// (`#[consumer(group = "group_id")]`), and that broadcasts go to.
