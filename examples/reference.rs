@@ -179,10 +179,18 @@ fn parse_addr() -> Result<SocketAddr, String> {
     let mut addr = "127.0.0.1:8000".to_owned();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--addr" => addr = args.next().ok_or("--addr needs a value, e.g. 127.0.0.1:8000")?,
+            "--addr" => {
+                addr = args
+                    .next()
+                    .ok_or("--addr needs a value, e.g. 127.0.0.1:8000")?
+            }
             other if other.starts_with("--addr=") => addr = other["--addr=".len()..].to_owned(),
             "-h" | "--help" => return Err("usage: reference [--addr HOST:PORT]".into()),
-            other => return Err(format!("unknown argument {other:?}; usage: reference [--addr HOST:PORT]")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: reference [--addr HOST:PORT]"
+                ));
+            }
         }
     }
     addr.parse().map_err(|e| format!("--addr {addr:?}: {e}"))

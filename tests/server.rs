@@ -279,7 +279,10 @@ async fn can_connect_refuses_with_http_403() {
     // a consumer without routes: any route path is a 404
     let r = c.request(json!({"action": "me", "route": "x/"})).await;
     assert_eq!(r["errors"], json!(["No route found: x/"]));
-    assert_eq!(c.request(json!({"action": "me", "route": "?q=1"})).await["status"], 200);
+    assert_eq!(
+        c.request(json!({"action": "me", "route": "?q=1"})).await["status"],
+        200
+    );
     s.stop().await;
 }
 

@@ -104,7 +104,7 @@ pub async fn websocket<C: Consumer>(
     let scope = Scope {
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().unwrap_or("").to_owned(),
-        headers: std::mem::take(&mut parts.headers),
+        headers: owned_headers(&parts.headers),
         url_kwargs,
         user,
         extensions: std::mem::take(&mut parts.extensions),
@@ -145,6 +145,20 @@ pub async fn websocket<C: Consumer>(
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, key);
     response
+}
+
+/// A copy of the headers that owns its bytes: hyper's header values point
+/// into the connection's 16 KiB read buffer, and keeping them for the
+/// connection's life would keep that buffer too.
+fn owned_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let mut copy =
+            HeaderValue::from_bytes(value.as_bytes()).expect("a header value stays valid");
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+    }
+    owned
 }
 
 /// Checks the upgrade request (RFC 6455, 4.2.1) and computes the accept key.
@@ -218,7 +232,9 @@ impl Transport for Socket {
         // Read until the client hangs up, so that the close frame is not
         // destroyed by a reset for unread data.
         let _ = tokio::time::timeout(LINGER, async {
-            let mut buf = [0u8; 4096];
+            // On the heap: a buffer on the stack would be part of every
+            // connection's future, idle or not.
+            let mut buf = vec![0u8; 4096];
             let mut total = 0;
             while total < LINGER_BYTES {
                 match io.read(&mut buf).await {

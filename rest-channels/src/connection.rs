@@ -127,7 +127,8 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
                 }
                 incoming = transport.recv() => match incoming {
                     Incoming::Text(text) => {
-                        let reply = dispatch(&consumer, &conn, &text).await;
+                        // Boxed: the connection's own future stays small while idle.
+                        let reply = Box::pin(dispatch(&consumer, &conn, &text)).await;
                         if !flush(&conn, &mut transport).await {
                             break None;
                         }
@@ -207,9 +208,10 @@ pub(crate) async fn dispatch<C: Handler>(
         Err(Error::invalid("route", "Not a valid string."))
     } else {
         let mut ctx = Context::new(conn, &msg);
-        // Boxed: the connection's own future stays small while idle.
-        let run = Box::pin(consumer.handle(&mut ctx));
-        match AssertUnwindSafe(run).catch_unwind().await {
+        match AssertUnwindSafe(consumer.handle(&mut ctx))
+            .catch_unwind()
+            .await
+        {
             Ok(result) => result,
             Err(panic) => Err(Error::msg(format_args!(
                 "the action panicked: {}",
