@@ -287,6 +287,39 @@ async fn can_connect_refuses_with_http_403() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_set_by_the_apps_own_middleware_wins() {
+    use axum::extract::Request;
+    use axum::middleware::{Next, from_fn};
+    use rest_channels::CurrentUser;
+
+    // The app's own auth middleware: a user from a header, into the extensions.
+    async fn by_header(mut req: Request, next: Next) -> axum::response::Response {
+        if let Some(name) = req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
+            let user = SimpleUser::new(9, name);
+            req.extensions_mut().insert(CurrentUser(Arc::new(user)));
+        }
+        next.run(req).await
+    }
+    let app = App::builder().authenticator(TokenAuth::new(lookup)).build();
+    let router = Router::new()
+        .route("/strict/", get(websocket::<Strict>))
+        .layer(from_fn(by_header))
+        .with_state(app.clone());
+    let s = Server::start(app, router).await;
+    let mut request = s
+        .url("/strict/?token=alice-token")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("x-user", "carol".parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut c = Client { ws };
+    assert_eq!(c.request(json!({"action": "me"})).await["data"], "carol");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_over_the_limit_close_with_1009_others_are_served() {
     let s = server(false).await;
     let mut big = s.connect("/ws/").await;
@@ -337,6 +370,7 @@ async fn binary_and_malformed_frames_get_400_and_the_connection_stays() {
 }
 
 use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcasts_reach_the_group_only_and_event_handlers_shape_them() {

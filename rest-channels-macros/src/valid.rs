@@ -214,7 +214,9 @@ fn receiver(sig: &Signature, what: &str, errors: &mut Errors) {
             ReceiverKind::Reference(_, _, None) => {}
             ReceiverKind::Reference(_, _, Some(_)) => errors.spanned(
                 receiver,
-                format!("{message}, not `&mut self`: the handler is shared by concurrent messages"),
+                format!(
+                    "{message}, not `&mut self`: keep mutable state behind a `Mutex` or an atomic"
+                ),
             ),
             _ => errors.spanned(receiver, message),
         },
@@ -351,7 +353,7 @@ mod tests {
             errors,
             [
                 "an action must take `&self`",
-                "an action must take `&self`, not `&mut self`: the handler is shared by concurrent messages",
+                "an action must take `&self`, not `&mut self`: keep mutable state behind a `Mutex` or an atomic",
                 "an action must take `&self`",
                 "an action must take `&self`",
                 "an action cannot have type or const parameters",
@@ -495,7 +497,7 @@ mod tests {
                 "take the event by reference: `&Event`",
                 "an event handler takes the event at most once",
                 "an event handler takes `&self`, and optionally `&Context<'_>` and `&Event`, nothing else",
-                "an event handler must take `&self`, not `&mut self`: the handler is shared by concurrent messages",
+                "an event handler must take `&self`, not `&mut self`: keep mutable state behind a `Mutex` or an atomic",
                 "an event type cannot be empty",
                 "`#[on_connect]` must be on an `async fn`",
                 "an `#[on_disconnect]` method takes `&self` and optionally `&Context<'_>`, nothing else",
