@@ -419,3 +419,55 @@ async fn shutdown_closes_every_socket_with_1001() {
         .expect("every connection ended");
     assert_eq!(s.app.connections(), 0);
 }
+
+/// A hand-rolled client, for what a WebSocket library will not send.
+async fn raw_frame_then_close_code(s: &Server, frame: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let handshake = format!(
+        "GET /ws/ HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        s.addr
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp.write_all(frame).await.unwrap();
+    let mut reply = [0u8; 4];
+    tokio::time::timeout(common::TIMEOUT, tcp.read_exact(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply[0], 0x88, "a close frame");
+    u16::from_be_bytes([reply[2], reply[3]])
+}
+
+/// A masked client frame (mask 0: the payload as is).
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    f.extend_from_slice(payload);
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_frames_close_with_the_rfc_codes() {
+    let s = server(false).await;
+    // text that is not UTF-8: 1007
+    assert_eq!(
+        raw_frame_then_close_code(&s, &masked(0x81, b"{\"a\": \"\xff\"}")).await,
+        1007
+    );
+    // reserved bits set: 1002
+    assert_eq!(
+        raw_frame_then_close_code(&s, &masked(0xC1, b"hi")).await,
+        1002
+    );
+    s.stop().await;
+}

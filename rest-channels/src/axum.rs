@@ -56,7 +56,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 
 use crate::app::App;
-use crate::connection::{Incoming, Transport, serve};
+use crate::connection::{Incoming, Transport, close, serve};
 use crate::handler::{Consumer, Handler};
 use crate::permissions::Permission;
 use crate::scope::Scope;
@@ -207,6 +207,14 @@ impl Transport for Socket {
                 Some(Err(tungstenite::Error::Capacity(e))) => {
                     tracing::debug!(error = %e, "frame over the size limit");
                     Incoming::TooLarge
+                }
+                Some(Err(tungstenite::Error::Utf8(e))) => {
+                    tracing::debug!(error = %e, "text frame that is not UTF-8");
+                    Incoming::Broken(close::INVALID_PAYLOAD)
+                }
+                Some(Err(tungstenite::Error::Protocol(e))) => {
+                    tracing::debug!(error = %e, "WebSocket protocol error");
+                    Incoming::Broken(close::PROTOCOL_ERROR)
                 }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "WebSocket error");

@@ -21,12 +21,16 @@ pub(crate) enum Incoming {
     Text(Utf8Bytes),
     Binary,
     TooLarge,
+    /// The peer broke the protocol: close with this code.
+    Broken(u16),
     Closed,
 }
 
 /// Close codes used by the server.
 pub(crate) mod close {
     pub(crate) const GOING_AWAY: u16 = 1001;
+    pub(crate) const PROTOCOL_ERROR: u16 = 1002;
+    pub(crate) const INVALID_PAYLOAD: u16 = 1007;
     pub(crate) const TOO_LARGE: u16 = 1009;
     pub(crate) const INTERNAL: u16 = 1011;
     pub(crate) const FORBIDDEN: u16 = 4003;
@@ -144,6 +148,7 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
                         }
                     }
                     Incoming::TooLarge => break Some(close::TOO_LARGE),
+                Incoming::Broken(code) => break Some(code),
                     Incoming::Closed => break None,
                 },
             }
@@ -152,6 +157,8 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
     leave(&conn).await;
     let reason = match close_code {
         Some(close::TOO_LARGE) => "message too large",
+        Some(close::INVALID_PAYLOAD) => "text frames must be UTF-8",
+        Some(close::PROTOCOL_ERROR) => "protocol error",
         Some(_) => "server shutting down",
         None => "",
     };
