@@ -393,3 +393,90 @@ mod tests {
         assert_eq!(c.receive_close().await.unwrap(), Some(1009));
     }
 }
+
+#[cfg(test)]
+mod hook_tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::prelude::*;
+    use serde_json::json;
+
+    #[derive(Clone, Default)]
+    struct Counters {
+        disconnected: Arc<AtomicUsize>,
+    }
+
+    #[derive(Default)]
+    pub struct Hooked;
+
+    #[consumer(group = "room")]
+    impl Hooked {
+        #[on_connect]
+        async fn hello(&self, ctx: &Context<'_>) -> Result<(), Error> {
+            if ctx.scope().query_param("refuse").is_some() {
+                return Err(Error::permission_denied());
+            }
+            ctx.send_json(&json!({"hello": ctx.broadcast_group()}))
+        }
+
+        #[on_disconnect]
+        async fn bye(&self, ctx: &Context<'_>) {
+            if let Ok(c) = ctx.state::<Counters>() {
+                c.disconnected.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+
+        #[async_action]
+        async fn poke(&self, ctx: &Context<'_>) -> ActionResult {
+            ctx.group_send("room1", Event::new("poke", &json!({"poked": true}))?)
+                .await?;
+            ctx.group_send("room1", Event::new("bad", &json!(1))?)
+                .await?;
+            Ok(reply!(null, 204))
+        }
+
+        #[event("poke")]
+        fn poked(&self, ctx: &Context<'_>, event: &Event) -> Result<(), Error> {
+            let v: serde_json::Value = event.parse()?;
+            ctx.send_json(&json!({"event": v}))
+        }
+
+        #[event("bad")]
+        async fn bad(&self) {
+            panic!("event handler bug");
+        }
+    }
+
+    #[tokio::test]
+    async fn hooks_events_and_a_panicking_event_handler() {
+        let counters = Counters::default();
+        let app = App::builder().state(counters.clone()).build();
+        let mut c = Communicator::builder::<Hooked>(app.clone())
+            .url_kwarg("room", "room1")
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(c.receive_json().await.unwrap(), json!({"hello": "room1"}));
+        c.send_json(&json!({"action": "poke"})).await;
+        assert_eq!(c.receive_json().await.unwrap()["status"], 204);
+        assert_eq!(
+            c.receive_json().await.unwrap(),
+            json!({"event": {"poked": true}})
+        );
+        // the panicking event handler did not take the connection down
+        c.send_json(&json!({"action": "poke"})).await;
+        assert_eq!(c.receive_json().await.unwrap()["status"], 204);
+        c.disconnect().await;
+        assert_eq!(counters.disconnected.load(Ordering::SeqCst), 1);
+
+        let mut refused = Communicator::builder::<Hooked>(app)
+            .url_kwarg("room", "room1")
+            .query("refuse=1")
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(refused.receive_close().await.unwrap(), Some(4003));
+    }
+}
