@@ -94,7 +94,14 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
         }
         consumer.on_connect(&Context::new(&conn, &empty)).await
     };
-    if let Err(e) = opened.await {
+    let opened = match AssertUnwindSafe(opened).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => Err(Error::msg(format_args!(
+            "on_connect panicked: {}",
+            panic_message(&panic)
+        ))),
+    };
+    if let Err(e) = opened {
         let code = if e.status() == 403 {
             close::FORBIDDEN
         } else {
@@ -111,14 +118,19 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
     let shutdown = app.shutdown_token().clone();
     // What `on_connect` sent goes out first.
     let flushed = flush(&conn, &mut transport).await;
+    // A layer may drop a channel's sender; then the inbox is done, not busy.
+    let mut inbox_open = true;
     let close_code = if !flushed {
         None
     } else {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break Some(close::GOING_AWAY),
-                event = inbox.recv() => {
-                    let Some(event) = event else { continue };
+                event = inbox.recv(), if inbox_open => {
+                    let Some(event) = event else {
+                        inbox_open = false;
+                        continue;
+                    };
                     let result = AssertUnwindSafe(Box::pin(on_event(&consumer, &conn, &empty, &event))).catch_unwind().await;
                     match result {
                         Ok(Ok(())) => {}
@@ -148,7 +160,7 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
                         }
                     }
                     Incoming::TooLarge => break Some(close::TOO_LARGE),
-                Incoming::Broken(code) => break Some(code),
+                    Incoming::Broken(code) => break Some(code),
                     Incoming::Closed => break None,
                 },
             }
