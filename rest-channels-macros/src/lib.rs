@@ -325,15 +325,15 @@ mod tests {
             quote! {
                 impl Items {
                     #[async_action]
-                    async fn touch(&self, ctx: &Context<'_>) -> ActionResult { todo!() }
+                    async fn touch(&self, ctx: &Context<'_>) -> ActionResult { Ok(reply!(null, 200)) }
                     #[async_action(name = "sync")]
-                    fn sync_echo(&self, pk: i64, note: Option<String>) -> ActionResult { todo!() }
+                    fn sync_echo(&self, pk: i64, note: Option<String>) -> ActionResult { Ok(reply!(null, 200)) }
                     #[async_action(mode = "broadcast", broadcast_type = "chat.message")]
-                    async fn say(&self, ctx: &Context<'_>, text: String) -> ActionResult { todo!() }
+                    async fn say(&self, ctx: &Context<'_>, text: String) -> ActionResult { Ok(reply!(null, 200)) }
                     #[async_action(mode = "broadcast", send_response_in_broadcast = false)]
-                    async fn announce(&self, text: String) -> ActionResult { todo!() }
+                    async fn announce(&self, text: String) -> ActionResult { Ok(reply!(null, 200)) }
                     #[async_action(mode = "none")]
-                    async fn quiet(&self) -> ActionResult { todo!() }
+                    async fn quiet(&self) -> ActionResult { Ok(reply!(null, 200)) }
                 }
             },
         );
@@ -398,9 +398,9 @@ mod tests {
             quote! {
                 impl Room {
                     #[async_action(mode = "loud")]
-                    async fn a(&self) -> ActionResult { todo!() }
+                    async fn a(&self) -> ActionResult { Ok(reply!(null, 200)) }
                     #[async_action(name = "a")]
-                    async fn b(&mut self) -> ActionResult { todo!() }
+                    async fn b(&mut self) -> ActionResult { Ok(reply!(null, 200)) }
                 }
             },
         );

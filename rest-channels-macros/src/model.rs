@@ -351,7 +351,7 @@ mod tests {
                 impl Room {
                     /// Docs stay.
                     #[async_action(name = "sync")]
-                    fn sync_echo(&self, mut pk: i64, ctx: &rest_channels::Context<'_>, r#type: String) -> ActionResult { todo!() }
+                    fn sync_echo(&self, mut pk: i64, ctx: &rest_channels::Context<'_>, r#type: String) -> ActionResult { Ok(reply!(null, 200)) }
                     #[rest_channels::event("chat.message")]
                     async fn chat(&self, event: &Event, ctx: &Context) {}
                     #[on_connect]
