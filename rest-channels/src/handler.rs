@@ -74,7 +74,7 @@ pub trait Consumer: Handler + Default {
         ctx: &Context<'_>,
         event: &Event,
     ) -> impl Future<Output = Result<(), Error>> + Send {
-        async move { crate::__private::default_event(ctx, event) }
+        async move { crate::dispatch::default_event(ctx, event) }
     }
 }
 

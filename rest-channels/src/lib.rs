@@ -65,6 +65,7 @@ mod app;
 pub mod axum;
 mod connection;
 mod context;
+mod dispatch;
 pub mod envelope;
 pub mod error;
 mod handler;
