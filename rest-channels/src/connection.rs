@@ -12,7 +12,7 @@ use crate::context::{Connection, Context};
 use crate::envelope::{self, Message};
 use crate::error::{Error, ErrorKind};
 use crate::handler::{Consumer, Handler, Reply};
-use crate::layer::Event;
+use crate::layer::{Event, Inbox};
 use crate::scope::Scope;
 use tokio::sync::oneshot;
 
@@ -63,110 +63,170 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
             let _ = tx.send(ok);
         }
     };
-    let app = scope.app.clone();
-    let capacity = app.settings().channel_capacity;
-    let (channel, mut inbox) = match app.layer().new_channel(capacity).await {
+    let Some((conn, inbox)) = setup::<C>(scope).await else {
+        ready(false);
+        transport
+            .close(Some(close::INTERNAL), "channel layer unavailable")
+            .await;
+        return;
+    };
+    let consumer = C::default();
+    if let Err(code) = join(&consumer, &conn).await {
+        ready(false);
+        leave(&conn).await;
+        transport.close(Some(code), "refused").await;
+        return;
+    }
+    ready(true);
+    let close_code = run(&consumer, &conn, inbox, &mut transport).await;
+    finish(&consumer, &conn, transport, close_code).await;
+}
+
+/// The connection's channel in the layer, and what the connection holds
+/// for its life; `None` when the layer has no channel for it.
+async fn setup<C: Consumer>(scope: Scope) -> Option<(Connection, Inbox)> {
+    let capacity = scope.app.settings().channel_capacity;
+    let (channel, inbox) = match scope.app.layer().new_channel(capacity).await {
         Ok(pair) => pair,
         Err(e) => {
             tracing::error!(error = %e, "channel layer: no channel for a new connection");
-            ready(false);
-            transport
-                .close(Some(close::INTERNAL), "channel layer unavailable")
-                .await;
-            return;
+            return None;
         }
     };
     let group = C::GROUP_KWARG
         .and_then(|k| scope.url_kwarg(k))
         .map(str::to_owned);
-    let conn = Connection::new(scope, channel, group.clone());
-    let consumer = C::default();
-    let empty = Message::default();
+    Some((Connection::new(scope, channel, group), inbox))
+}
 
-    let opened = async {
+/// Joins the consumer's group and runs `on_connect`; on an error or a
+/// panic, the close code that refuses the connection.
+async fn join<C: Consumer>(consumer: &C, conn: &Connection) -> Result<(), u16> {
+    let joined = async {
         if let Some(kwarg) = C::GROUP_KWARG {
-            let group = group.as_deref().ok_or_else(|| {
+            let group = conn.broadcast_group.as_deref().ok_or_else(|| {
                 Error::msg(format_args!(
                     "the consumer's group kwarg `{kwarg}` is not in the URL route"
                 ))
             })?;
-            Context::new(&conn, &empty).group_add(group).await?;
+            let empty = Message::default();
+            Context::new(conn, &empty).group_add(group).await?;
         }
-        consumer.on_connect(&Context::new(&conn, &empty)).await
+        on_connect(consumer, conn).await
     };
-    let opened = match AssertUnwindSafe(opened).catch_unwind().await {
+    let joined = match AssertUnwindSafe(joined).catch_unwind().await {
         Ok(result) => result,
         Err(panic) => Err(Error::msg(format_args!(
             "on_connect panicked: {}",
             panic_message(&panic)
         ))),
     };
-    if let Err(e) = opened {
-        let code = if e.status() == 403 {
+    joined.map_err(|e| {
+        tracing::warn!(error = %e, "connection refused after the upgrade");
+        if e.status() == 403 {
             close::FORBIDDEN
         } else {
             close::INTERNAL
-        };
-        tracing::warn!(error = %e, "connection refused after the upgrade");
-        ready(false);
-        leave(&conn).await;
-        transport.close(Some(code), "refused").await;
-        return;
-    }
+        }
+    })
+}
 
-    ready(true);
-    let shutdown = app.shutdown_token().clone();
+/// The `on_connect` hook.
+async fn on_connect<C: Consumer>(consumer: &C, conn: &Connection) -> Result<(), Error> {
+    let empty = Message::default();
+    consumer.on_connect(&Context::new(conn, &empty)).await
+}
+
+/// The `on_disconnect` hook.
+async fn on_disconnect<C: Consumer>(consumer: &C, conn: &Connection) {
+    let empty = Message::default();
+    consumer.on_disconnect(&Context::new(conn, &empty)).await;
+}
+
+/// An event from the layer, to the consumer's `on_event`; a failure or a
+/// panic is logged, and the connection goes on.
+async fn on_event<C: Consumer>(consumer: &C, conn: &Connection, event: &Event) {
+    let empty = Message::default();
+    let ctx = Context::new(conn, &empty);
+    match AssertUnwindSafe(consumer.on_event(&ctx, event))
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(kind = event.kind(), error = %e, "event handler failed"),
+        Err(panic) => tracing::error!(
+            kind = event.kind(),
+            panic = panic_message(&panic),
+            "event handler panicked"
+        ),
+    }
+}
+
+/// The loop: messages from the client and events from the layer, one at a
+/// time, until the client goes, a frame breaks the rules, or the server
+/// shuts down. Returns the close code to send (`None`: no close frame of
+/// our own, the peer is gone or started the close).
+async fn run<C: Consumer, T: Transport>(
+    consumer: &C,
+    conn: &Connection,
+    mut inbox: Inbox,
+    transport: &mut T,
+) -> Option<u16> {
     // What `on_connect` sent goes out first.
-    let flushed = flush(&conn, &mut transport).await;
+    if !flush(conn, transport).await {
+        return None;
+    }
+    let shutdown = conn.scope.app.shutdown_token().clone();
     // A layer may drop a channel's sender; then the inbox is done, not busy.
     let mut inbox_open = true;
-    let close_code = if !flushed {
-        None
-    } else {
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break Some(close::GOING_AWAY),
-                event = inbox.recv(), if inbox_open => {
-                    let Some(event) = event else {
-                        inbox_open = false;
-                        continue;
-                    };
-                    let result = AssertUnwindSafe(Box::pin(on_event(&consumer, &conn, &empty, &event))).catch_unwind().await;
-                    match result {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => tracing::error!(kind = event.kind(), error = %e, "event handler failed"),
-                        Err(panic) => tracing::error!(kind = event.kind(), panic = panic_message(&panic), "event handler panicked"),
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return Some(close::GOING_AWAY),
+            event = inbox.recv(), if inbox_open => {
+                let Some(event) = event else {
+                    inbox_open = false;
+                    continue;
+                };
+                // Boxed, as `dispatch` below.
+                Box::pin(on_event(consumer, conn, &event)).await;
+                if !flush(conn, transport).await {
+                    return None;
+                }
+            }
+            incoming = transport.recv() => match incoming {
+                Incoming::Text(text) => {
+                    // Boxed: the connection's own future stays small while idle.
+                    let reply = Box::pin(dispatch(consumer, conn, &text)).await;
+                    if !flush(conn, transport).await {
+                        return None;
                     }
-                    if !flush(&conn, &mut transport).await {
-                        break None;
+                    if let Some(reply) = reply
+                        && !transport.send(reply.into()).await
+                    {
+                        return None;
                     }
                 }
-                incoming = transport.recv() => match incoming {
-                    Incoming::Text(text) => {
-                        // Boxed: the connection's own future stays small while idle.
-                        let reply = Box::pin(dispatch(&consumer, &conn, &text)).await;
-                        if !flush(&conn, &mut transport).await {
-                            break None;
-                        }
-                        if let Some(reply) = reply
-                            && !transport.send(reply.into()).await
-                        {
-                            break None;
-                        }
+                Incoming::Binary => {
+                    if !transport.send(envelope::write_undecodable(BINARY_FRAME).into()).await {
+                        return None;
                     }
-                    Incoming::Binary => {
-                        if !transport.send(envelope::write_undecodable(BINARY_FRAME).into()).await {
-                            break None;
-                        }
-                    }
-                    Incoming::TooLarge => break Some(close::TOO_LARGE),
-                    Incoming::Broken(code) => break Some(code),
-                    Incoming::Closed => break None,
-                },
-            }
+                }
+                Incoming::TooLarge => return Some(close::TOO_LARGE),
+                Incoming::Broken(code) => return Some(code),
+                Incoming::Closed => return None,
+            },
         }
-    };
-    leave(&conn).await;
+    }
+}
+
+/// Leaves the groups, closes the transport, then runs `on_disconnect`.
+async fn finish<C: Consumer, T: Transport>(
+    consumer: &C,
+    conn: &Connection,
+    transport: T,
+    close_code: Option<u16>,
+) {
+    leave(conn).await;
     let reason = match close_code {
         Some(close::TOO_LARGE) => "message too large",
         Some(close::INVALID_PAYLOAD) => "text frames must be UTF-8",
@@ -175,16 +235,7 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
         None => "",
     };
     transport.close(close_code, reason).await;
-    consumer.on_disconnect(&Context::new(&conn, &empty)).await;
-}
-
-async fn on_event<C: Consumer>(
-    consumer: &C,
-    conn: &Connection,
-    empty: &Message<'_>,
-    event: &Event,
-) -> Result<(), Error> {
-    consumer.on_event(&Context::new(conn, empty), event).await
+    on_disconnect(consumer, conn).await;
 }
 
 /// Leaves every group and gives the channel back.
