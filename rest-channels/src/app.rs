@@ -106,6 +106,9 @@ pub struct Settings {
     /// and [`IsOwnerOrReadOnly`](crate::IsOwnerOrReadOnly) treat as read-only.
     /// Default `list` and `retrieve`.
     pub read_only_actions: Vec<Cow<'static, str>>,
+    /// How the generic `list` of handlers that set none is paginated.
+    /// Default: not at all (a plain array), as in Django REST framework.
+    pub pagination: Option<crate::pagination::Pagination>,
 }
 
 impl Default for Settings {
@@ -118,6 +121,7 @@ impl Default for Settings {
             channel_capacity: 100,
             default_permissions: Arc::new(AllowAny),
             read_only_actions: vec!["list".into(), "retrieve".into()],
+            pagination: None,
         }
     }
 }
@@ -131,6 +135,7 @@ impl fmt::Debug for Settings {
             .field("write_buffer_size", &self.write_buffer_size)
             .field("channel_capacity", &self.channel_capacity)
             .field("read_only_actions", &self.read_only_actions)
+            .field("pagination", &self.pagination)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +192,11 @@ impl App {
     /// The channel layer.
     pub fn layer(&self) -> &dyn ChannelLayer {
         &*self.inner.layer
+    }
+
+    /// The database set with [`AppBuilder::database`].
+    pub fn database(&self) -> Option<&crate::db::Database> {
+        self.state()
     }
 
     /// Typed state given to [`AppBuilder::state`].
@@ -292,6 +302,15 @@ impl AppBuilder {
     /// The permissions of handlers that name none.
     pub fn default_permissions(mut self, permission: impl Permission + 'static) -> Self {
         self.settings.default_permissions = Arc::new(permission);
+        self
+    }
+    /// The database of the generic handlers (kept in the app's state).
+    pub fn database(self, db: crate::db::Database) -> Self {
+        self.state(db)
+    }
+    /// How the generic `list` of handlers that set none is paginated.
+    pub fn pagination(mut self, pagination: crate::pagination::Pagination) -> Self {
+        self.settings.pagination = Some(pagination);
         self
     }
     /// The actions that the read-only permissions let everyone run.

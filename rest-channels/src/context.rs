@@ -101,6 +101,13 @@ impl<'m> Context<'m> {
         self.conn.scope.user()
     }
 
+    /// The user's id; an anonymous connection is refused (403).
+    pub fn user_id(&self) -> Result<crate::scope::UserId, Error> {
+        self.user()
+            .map(|u| u.id())
+            .ok_or_else(Error::permission_denied)
+    }
+
     /// Whether the connection's user is authenticated.
     pub fn is_authenticated(&self) -> bool {
         self.conn.scope.is_authenticated()
