@@ -1,0 +1,13 @@
+use rest_channels::Model;
+use serde::Serialize;
+
+#[derive(Model, Serialize)]
+#[model(table = "notes")]
+pub struct Note {
+    #[model(primary_key)]
+    pub id: i64,
+    #[model(readonly)]
+    pub author: i64,
+}
+
+fn main() {}
