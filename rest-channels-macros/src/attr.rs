@@ -11,7 +11,7 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, LitBool, LitStr, Meta, Path, Token};
 
 use crate::ctxt::Errors;
-use crate::model::Kind;
+use crate::generics::GenericHandler;
 
 /// The options of `#[action_handler(...)]` and `#[consumer(...)]`.
 #[derive(Default)]
@@ -24,6 +24,8 @@ pub(crate) struct HandlerOptions {
     pub(crate) routes: Option<List>,
     /// `group = "url_kwarg"` (the key, for errors, and the value).
     pub(crate) group: Option<(Ident, LitStr)>,
+    /// `generics = ListCreate`, and the name as written.
+    pub(crate) generics: Option<(GenericHandler, Ident)>,
 }
 
 /// A bracketed, comma-separated list of expressions: `[A, B & C]`.
@@ -59,6 +61,22 @@ pub(crate) enum Mode {
 
 const MODES: &[&str] = &["response", "broadcast", "none"];
 
+/// The attribute being expanded: `#[action_handler]` or `#[consumer]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outer {
+    ActionHandler,
+    Consumer,
+}
+
+impl Outer {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Outer::ActionHandler => "action_handler",
+            Outer::Consumer => "consumer",
+        }
+    }
+}
+
 /// The attributes that `#[action_handler]` / `#[consumer]` read off the
 /// methods of their `impl` block, recognized by their last path segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,10 +111,10 @@ impl Inner {
 }
 
 impl HandlerOptions {
-    pub(crate) fn parse(kind: Kind, args: TokenStream, errors: &mut Errors) -> HandlerOptions {
-        let expected: &[&str] = match kind {
-            Kind::ActionHandler => &["permissions", "routes", "crate"],
-            Kind::Consumer => &["permissions", "routes", "group", "crate"],
+    pub(crate) fn parse(outer: Outer, args: TokenStream, errors: &mut Errors) -> HandlerOptions {
+        let expected: &[&str] = match outer {
+            Outer::ActionHandler => &["permissions", "routes", "generics", "crate"],
+            Outer::Consumer => &["permissions", "routes", "generics", "group", "crate"],
         };
         let mut options = HandlerOptions::default();
         each_option(args, errors, |opt, errors| {
@@ -110,6 +128,7 @@ impl HandlerOptions {
                     &mut options.group,
                     errors,
                 ),
+                "generics" => opt.store(opt.generic_handler(), &mut options.generics, errors),
                 "crate" => opt.store(opt.path(), &mut options.krate, errors),
                 _ => errors.push(unknown(&opt.key, expected)),
             }
@@ -334,6 +353,35 @@ impl Opt {
         }
     }
 
+    /// `generics = ListCreate`: one of the nine names, alone (the model is
+    /// the handler's `ModelHandler::Model`, not a parameter).
+    fn generic_handler(&self) -> syn::Result<(GenericHandler, Ident)> {
+        let tokens = self.value("ListCreate")?;
+        let mut iter = tokens.clone().into_iter();
+        let name = match (iter.next(), iter.next()) {
+            (Some(TokenTree::Ident(name)), None) => name,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    tokens,
+                    "expected the name of a generic handler, alone: `generics = ListCreate` (the model is the handler's `ModelHandler::Model`)",
+                ));
+            }
+        };
+        match GenericHandler::from_name(&name.to_string()) {
+            Some(handler) => Ok((handler, name)),
+            None => {
+                let expected = GenericHandler::ALL.map(GenericHandler::name);
+                Err(syn::Error::new(
+                    name.span(),
+                    format!(
+                        "unknown generic handler `{name}`, expected one of: {}",
+                        one_of(&expected)
+                    ),
+                ))
+            }
+        }
+    }
+
     /// `crate = "::rest_channels"`.
     fn path(&self) -> syn::Result<Path> {
         let lit = self.lit_str()?;
@@ -372,13 +420,6 @@ mod tests {
 
     use super::*;
 
-    fn messages(errors: Errors) -> Vec<String> {
-        match errors.into_result() {
-            Ok(()) => Vec::new(),
-            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        }
-    }
-
     #[test]
     fn action_options() {
         let mut errors = Errors::default();
@@ -402,7 +443,7 @@ mod tests {
         let attr: Attribute = parse_quote!(#[async_action(foo = 1, mode = "loud", name = "a", name = "b", send_response_in_broadcast = "no", bar)]);
         ActionOptions::parse(&attr, &mut errors);
         assert_eq!(
-            messages(errors),
+            errors.into_messages(),
             [
                 "unknown option `foo`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`",
                 "unknown mode `loud`, expected one of: `response`, `broadcast`, `none`",
@@ -420,7 +461,7 @@ mod tests {
         let attr: Attribute = parse_quote!(#[async_action(name, mode = , broadcast_type = chat)]);
         ActionOptions::parse(&attr, &mut errors);
         assert_eq!(
-            messages(errors),
+            errors.into_messages(),
             [
                 "expected `name = \"...\"`",
                 "expected a value after `=`: `mode = \"...\"`",
@@ -431,7 +472,7 @@ mod tests {
         let attr: Attribute = parse_quote!(#[async_action = "x"]);
         ActionOptions::parse(&attr, &mut errors);
         assert_eq!(
-            messages(errors),
+            errors.into_messages(),
             ["expected `#[async_action]` or `#[async_action(...)]`"]
         );
     }
@@ -445,7 +486,7 @@ mod tests {
             group = "room",
             crate = "::rc"
         );
-        let o = HandlerOptions::parse(Kind::Consumer, args, &mut errors);
+        let o = HandlerOptions::parse(Outer::Consumer, args, &mut errors);
         assert!(errors.is_empty());
         assert_eq!(o.permissions.unwrap().items.len(), 2);
         assert_eq!(o.routes.unwrap().items.len(), 1);
@@ -459,13 +500,47 @@ mod tests {
             sneaky = 1,
             crate = "not a path"
         );
-        HandlerOptions::parse(Kind::ActionHandler, args, &mut errors);
+        HandlerOptions::parse(Outer::ActionHandler, args, &mut errors);
         assert_eq!(
-            messages(errors),
+            errors.into_messages(),
             [
                 "expected a list in brackets: `permissions = [...]`",
-                "unknown option `sneaky`, expected one of: `permissions`, `routes`, `crate`",
+                "unknown option `sneaky`, expected one of: `permissions`, `routes`, `generics`, `crate`",
                 "expected the path of the runtime crate: `crate = \"::rest_channels\"`",
+            ]
+        );
+    }
+
+    #[test]
+    fn generics_option() {
+        let mut errors = Errors::default();
+        let o = HandlerOptions::parse(
+            Outer::ActionHandler,
+            quote!(generics = RetrieveUpdate),
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        let (handler, name) = o.generics.unwrap();
+        assert_eq!(
+            (handler, name.to_string().as_str()),
+            (GenericHandler::RetrieveUpdate, "RetrieveUpdate")
+        );
+
+        for args in [
+            quote!(generics = ListCreateAPIView),
+            quote!(generics = ListCreate<Note>),
+            quote!(generics = "List"),
+            quote!(generics),
+        ] {
+            HandlerOptions::parse(Outer::Consumer, args, &mut errors);
+        }
+        assert_eq!(
+            errors.into_messages(),
+            [
+                "unknown generic handler `ListCreateAPIView`, expected one of: `Create`, `List`, `Retrieve`, `Update`, `Destroy`, `ListCreate`, `RetrieveUpdate`, `RetrieveDestroy`, `RetrieveUpdateDestroy`",
+                "expected the name of a generic handler, alone: `generics = ListCreate` (the model is the handler's `ModelHandler::Model`)",
+                "expected the name of a generic handler, alone: `generics = ListCreate` (the model is the handler's `ModelHandler::Model`)",
+                "expected `generics = ListCreate`",
             ]
         );
     }
@@ -487,7 +562,7 @@ mod tests {
         }
         let attr: Attribute = parse_quote!(#[on_connect(x)]);
         no_args(&attr, Inner::OnConnect, &mut errors);
-        let messages = messages(errors);
+        let messages = errors.into_messages();
         assert_eq!(messages.len(), 4);
         assert_eq!(messages[3], "`#[on_connect]` takes no arguments");
     }

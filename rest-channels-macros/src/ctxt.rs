@@ -38,3 +38,14 @@ impl Errors {
         self.errors.map_or(Ok(()), Err)
     }
 }
+
+#[cfg(test)]
+impl Errors {
+    /// The messages, in order, as tests assert them.
+    pub(crate) fn into_messages(self) -> Vec<String> {
+        match self.into_result() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+}

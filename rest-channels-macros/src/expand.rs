@@ -7,22 +7,27 @@
 //! `ctx` cannot capture or shadow them. Type checks that the runtime words
 //! with `#[diagnostic::on_unimplemented]` are spanned at the user's tokens:
 //! a return type at the signature's output, a parameter type at the type, a
-//! permission at its leaf, a route target at its expression.
+//! permission at its leaf, a route target at its expression, the
+//! `ModelHandler` impl that `generics = ...` needs at the generic's name.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{LitStr, Path, ReturnType, Signature};
 
-use crate::attr::{Inner, Mode};
-use crate::model::{Action, EventHandler, Handler, Hook, Key, Kind, Param, Permissions};
+use crate::attr::{Inner, Mode, Outer};
+use crate::generics::GenericHandler;
+use crate::model::{
+    Action, ActionParam, EventHandler, EventParam, HandlerImpl, Hook, HookParam, NamedParam,
+    Permissions,
+};
 use crate::perm::Perm;
 use crate::route::Pattern;
 
-pub(crate) fn expand(handler: &Handler) -> TokenStream {
+pub(crate) fn expand(handler: &HandlerImpl) -> TokenStream {
     let item = &handler.item;
     let handler_impl = handler_impl(handler);
-    let consumer_impl = (handler.kind == Kind::Consumer).then(|| consumer_impl(handler));
+    let consumer_impl = (handler.outer == Outer::Consumer).then(|| consumer_impl(handler));
     quote! {
         #item
         #handler_impl
@@ -58,11 +63,15 @@ fn result_local(sig: &Signature) -> (Ident, Span) {
     (Ident::new("r", Span::mixed_site().located_at(span)), span)
 }
 
-fn handler_impl(handler: &Handler) -> TokenStream {
+fn handler_impl(handler: &HandlerImpl) -> TokenStream {
     let krate = &handler.krate;
     let self_ty = &handler.item.self_ty;
     let ctx = local("ctx");
     let (permission_type, permission) = permission(handler);
+    let model_handler = handler.generics.as_ref().map(|(_, name)| {
+        let k = krate_at(krate, name.span());
+        quote_spanned!(name.span()=> #k::__private::assert_model_handler::<Self>();)
+    });
     let routes = routes(handler);
     let dispatch = dispatch(handler);
     quote! {
@@ -77,6 +86,7 @@ fn handler_impl(handler: &Handler) -> TokenStream {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#krate::__private::Reply, #krate::Error>,
             > + ::core::marker::Send {
+                #model_handler
                 async move {
                     #krate::__private::check(<Self as #krate::Handler>::permission(), #ctx).await?;
                     #routes
@@ -92,7 +102,7 @@ fn handler_impl(handler: &Handler) -> TokenStream {
 /// A leaf that is not a `Permission` is an error at the leaf; the
 /// combination it is part of then is not a `Permission` either, which rustc
 /// reports at the return type: it is placed at the list.
-fn permission(handler: &Handler) -> (TokenStream, TokenStream) {
+fn permission(handler: &HandlerImpl) -> (TokenStream, TokenStream) {
     let krate = &handler.krate;
     match &handler.permissions {
         Permissions::SettingsDefault => (
@@ -134,11 +144,11 @@ fn perm_tokens(krate: &Path, perm: &Perm) -> TokenStream {
 /// The nested routes: a static table, and a match on the route that took
 /// the rest of the path. A consumer without routes still refuses a route
 /// path (404); a handler without routes takes any rest (prefix matching).
-fn routes(handler: &Handler) -> Option<TokenStream> {
+fn routes(handler: &HandlerImpl) -> Option<TokenStream> {
     let krate = &handler.krate;
     let (ctx, route) = (local("ctx"), local("route"));
     if handler.routes.is_empty() {
-        return (handler.kind == Kind::Consumer)
+        return (handler.outer == Outer::Consumer)
             .then(|| quote!(#krate::__private::no_route_left(#ctx)?;));
     }
     let specs = handler.routes.iter().map(|r| match &r.pattern {
@@ -173,13 +183,18 @@ fn routes(handler: &Handler) -> Option<TokenStream> {
     })
 }
 
-/// The `match` on the action's name.
-fn dispatch(handler: &Handler) -> TokenStream {
+/// The `match` on the action's name: the user's actions, then those of
+/// `generics = ...`.
+fn dispatch(handler: &HandlerImpl) -> TokenStream {
     let krate = &handler.krate;
     let ctx = local("ctx");
     let not_allowed =
         quote!(::core::result::Result::Err(#krate::__private::action_not_allowed(#ctx)));
-    if handler.actions.is_empty() {
+    let generic_arms = handler
+        .generics
+        .as_ref()
+        .map(|(generic, name)| generic_arms(krate, *generic, name));
+    if handler.actions.is_empty() && generic_arms.is_none() {
         return not_allowed;
     }
     let arms = handler
@@ -189,31 +204,53 @@ fn dispatch(handler: &Handler) -> TokenStream {
     quote! {
         match #ctx.action() {
             #(#arms)*
+            #generic_arms
             _ => #not_allowed,
         }
     }
 }
 
+/// One arm per action of the generic handler. The call is placed at the
+/// generic's name, as the `assert_model_handler` check: a type without
+/// `impl ModelHandler` is one error there, not one per arm.
+fn generic_arms(krate: &Path, generic: GenericHandler, name: &Ident) -> TokenStream {
+    let ctx = local("ctx");
+    let k = krate_at(krate, name.span());
+    let arms = generic.actions().iter().map(|action| {
+        let wire_name = action.wire_name();
+        let variant = Ident::new(action.variant(), Span::call_site());
+        let generic = quote_spanned!(name.span()=> #k::__private::generic);
+        quote! {
+            #wire_name => #generic(self, #ctx, #krate::__private::GenericAction::#variant).await,
+        }
+    });
+    quote!(#(#arms)*)
+}
+
 fn action_arm(krate: &Path, action: &Action) -> TokenStream {
     let ctx = local("ctx");
     let name = LitStr::new(&action.name(), action.name_span());
-    let keys: Vec<&Key> = action
+    let named: Vec<&NamedParam> = action
         .params
         .iter()
         .filter_map(|param| match param {
-            Param::Key(key) => Some(key),
+            ActionParam::Named(param) => Some(param),
             _ => None,
         })
         .collect();
-    let checks = keys.iter().map(|key| {
-        let ty = &key.ty;
+    let checks = named.iter().map(|param| {
+        let ty = &param.ty;
         let k = krate_at(krate, ty.span());
         quote_spanned!(ty.span()=> #k::__private::assert_arg::<#ty>();)
     });
-    let read = read_args(krate, &keys);
+    let read = read_args(krate, &named);
 
     let method = &action.sig.ident;
-    let args = call_args(&action.params);
+    let args: Vec<TokenStream> = action
+        .params
+        .iter()
+        .filter_map(ActionParam::call_arg)
+        .collect();
     let call = match action.sig.asyncness {
         Some(_) => quote!(self.#method(#(#args),*).await),
         None => quote!(#krate::__private::blocking(|| self.#method(#(#args),*))),
@@ -223,8 +260,8 @@ fn action_arm(krate: &Path, action: &Action) -> TokenStream {
         Mode::Response => quote_spanned!(out=> #krate::__private::respond(#ctx, #r)),
         Mode::None => quote_spanned!(out=> #krate::__private::silent(#r)),
         Mode::Broadcast => {
-            let kind = match &action.options.broadcast_type {
-                Some((_, kind)) => quote!(::core::option::Option::Some(#kind)),
+            let event_type = match &action.options.broadcast_type {
+                Some((_, broadcast_type)) => quote!(::core::option::Option::Some(#broadcast_type)),
                 None => quote!(::core::option::Option::None),
             };
             let send_response = action
@@ -232,8 +269,7 @@ fn action_arm(krate: &Path, action: &Action) -> TokenStream {
                 .send_response
                 .as_ref()
                 .is_none_or(|(_, send)| send.value);
-            let broadcast =
-                quote_spanned!(out=> #krate::__private::broadcast(#ctx, #r, #kind, #send_response));
+            let broadcast = quote_spanned!(out=> #krate::__private::broadcast(#ctx, #r, #event_type, #send_response));
             quote!(#broadcast.await)
         }
     };
@@ -247,16 +283,17 @@ fn action_arm(krate: &Path, action: &Action) -> TokenStream {
     }
 }
 
-/// Reads the message keys; when any is bad, a 400 naming all the bad ones.
-fn read_args(krate: &Path, keys: &[&Key]) -> TokenStream {
+/// Reads the named parameters (route kwargs, else message keys); when any
+/// is bad, the error for all of them (a 400 naming every bad key).
+fn read_args(krate: &Path, named: &[&NamedParam]) -> TokenStream {
     let ctx = local("ctx");
-    let reads = keys.iter().map(|key| {
-        let ty = &key.ty;
-        let name = LitStr::new(&key.key, key.ident.span());
+    let reads = named.iter().map(|param| {
+        let ty = &param.ty;
+        let name = LitStr::new(&param.name, param.ident.span());
         let k = krate_at(krate, ty.span());
         quote_spanned!(ty.span()=> #k::__private::arg::<#ty>(#ctx, #name))
     });
-    let idents: Vec<&Ident> = keys.iter().map(|key| &key.ident).collect();
+    let idents: Vec<&Ident> = named.iter().map(|param| &param.ident).collect();
     match idents[..] {
         [] => TokenStream::new(),
         [ident] => {
@@ -285,21 +322,39 @@ fn read_args(krate: &Path, keys: &[&Key]) -> TokenStream {
     }
 }
 
-/// The arguments of a call to a user's method, in the signature's order.
-/// (The model is validated: there is nothing but these.)
-fn call_args(params: &[Param]) -> Vec<TokenStream> {
-    params
-        .iter()
-        .filter_map(|param| match param {
-            Param::Context(_) => Some(local("ctx").into_token_stream()),
-            Param::Event(_) => Some(local("event").into_token_stream()),
-            Param::Key(key) => Some(key.ident.to_token_stream()),
-            Param::Other(_) => None,
-        })
-        .collect()
+// The arguments of a call to a user's method, in the signature's order.
+// (The model is validated: a refused parameter has no argument.)
+
+impl ActionParam {
+    fn call_arg(&self) -> Option<TokenStream> {
+        match self {
+            ActionParam::Context(_) => Some(local("ctx").into_token_stream()),
+            ActionParam::Named(param) => Some(param.ident.to_token_stream()),
+            ActionParam::Unnamed(_) => None,
+        }
+    }
 }
 
-fn consumer_impl(handler: &Handler) -> TokenStream {
+impl EventParam {
+    fn call_arg(&self) -> Option<TokenStream> {
+        match self {
+            EventParam::Context(_) => Some(local("ctx").into_token_stream()),
+            EventParam::Event(_) => Some(local("event").into_token_stream()),
+            EventParam::Other(_) => None,
+        }
+    }
+}
+
+impl HookParam {
+    fn call_arg(&self) -> Option<TokenStream> {
+        match self {
+            HookParam::Context(_) => Some(local("ctx").into_token_stream()),
+            HookParam::Other(_) => None,
+        }
+    }
+}
+
+fn consumer_impl(handler: &HandlerImpl) -> TokenStream {
     let krate = &handler.krate;
     let self_ty = &handler.item.self_ty;
     let group = handler.group.as_ref().map(|(_, group)| {
@@ -325,9 +380,9 @@ fn consumer_impl(handler: &Handler) -> TokenStream {
 }
 
 /// A call to an event handler or a hook: `self.method(ctx, event)`, awaited when async.
-fn hook_call(sig: &Signature, params: &[Param]) -> TokenStream {
+fn method_call(sig: &Signature, args: impl Iterator<Item = TokenStream>) -> TokenStream {
     let method = &sig.ident;
-    let args = call_args(params);
+    let args: Vec<TokenStream> = args.collect();
     match sig.asyncness {
         Some(_) => quote!(self.#method(#(#args),*).await),
         None => quote!(self.#method(#(#args),*)),
@@ -337,12 +392,12 @@ fn hook_call(sig: &Signature, params: &[Param]) -> TokenStream {
 fn on_event(krate: &Path, events: &[EventHandler]) -> TokenStream {
     let (ctx, event) = (local("ctx"), local("event"));
     let arms = events.iter().map(|e| {
-        let kind = &e.kind;
-        let call = hook_call(&e.sig, &e.params);
+        let event_type = &e.event_type;
+        let call = method_call(&e.sig, e.params.iter().filter_map(EventParam::call_arg));
         let (r, out) = result_local(&e.sig);
         let result = quote_spanned!(out=> #krate::__private::event_result(#r));
         quote! {
-            #kind => {
+            #event_type => {
                 let #r = #call;
                 #result
             }
@@ -369,7 +424,7 @@ fn hook_ctx(hook: &Hook) -> TokenStream {
     let takes_ctx = hook
         .params
         .iter()
-        .any(|param| matches!(param, Param::Context(_)));
+        .any(|param| matches!(param, HookParam::Context(_)));
     if takes_ctx {
         local("ctx").into_token_stream()
     } else {
@@ -379,7 +434,10 @@ fn hook_ctx(hook: &Hook) -> TokenStream {
 
 fn on_connect(krate: &Path, hook: &Hook) -> TokenStream {
     let ctx = hook_ctx(hook);
-    let call = hook_call(&hook.sig, &hook.params);
+    let call = method_call(
+        &hook.sig,
+        hook.params.iter().filter_map(HookParam::call_arg),
+    );
     let (r, out) = result_local(&hook.sig);
     let result = quote_spanned!(out=> #krate::__private::event_result(#r));
     quote! {
@@ -397,7 +455,10 @@ fn on_connect(krate: &Path, hook: &Hook) -> TokenStream {
 
 fn on_disconnect(krate: &Path, hook: &Hook) -> TokenStream {
     let ctx = hook_ctx(hook);
-    let call = hook_call(&hook.sig, &hook.params);
+    let call = method_call(
+        &hook.sig,
+        hook.params.iter().filter_map(HookParam::call_arg),
+    );
     // The result is located at the return type: anything but `()` is a type
     // error there.
     let (r, _) = result_local(&hook.sig);

@@ -6,9 +6,10 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::{Handler, Kind};
+use crate::attr::Outer;
+use crate::model::HandlerImpl;
 
-pub(crate) fn expand(handler: &Handler) -> TokenStream {
+pub(crate) fn expand(handler: &HandlerImpl) -> TokenStream {
     let item = &handler.item;
     // A stub for a generic or trait impl would be wrong in ways of its own.
     if !handler.is_inherent_and_concrete() {
@@ -17,7 +18,7 @@ pub(crate) fn expand(handler: &Handler) -> TokenStream {
     let krate = &handler.krate;
     let self_ty = &item.self_ty;
     let consumer =
-        (handler.kind == Kind::Consumer).then(|| quote!(impl #krate::Consumer for #self_ty {}));
+        (handler.outer == Outer::Consumer).then(|| quote!(impl #krate::Consumer for #self_ty {}));
     quote! {
         #item
 

@@ -178,6 +178,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod generics;
 mod model;
 mod perm;
 mod route;
@@ -187,9 +188,9 @@ use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::quote;
 
-use crate::attr::{HandlerOptions, Inner};
+use crate::attr::{HandlerOptions, Inner, Outer};
 use crate::ctxt::Errors;
-use crate::model::{Handler, Kind};
+use crate::model::HandlerImpl;
 
 /// Makes an inherent `impl Type { ... }` block a set of actions: implements
 /// `rest_channels::Handler` for `Type`.
@@ -199,7 +200,7 @@ use crate::model::{Handler, Kind};
 /// See the crate documentation for the details.
 #[proc_macro_attribute]
 pub fn action_handler(args: TokenStream, input: TokenStream) -> TokenStream {
-    handler(Kind::ActionHandler, args.into(), input.into()).into()
+    handler(Outer::ActionHandler, args.into(), input.into()).into()
 }
 
 /// Makes an inherent `impl Type { ... }` block an endpoint: implements
@@ -212,7 +213,7 @@ pub fn action_handler(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `#[on_disconnect]` methods. See the crate documentation for the details.
 #[proc_macro_attribute]
 pub fn consumer(args: TokenStream, input: TokenStream) -> TokenStream {
-    handler(Kind::Consumer, args.into(), input.into()).into()
+    handler(Outer::Consumer, args.into(), input.into()).into()
 }
 
 /// Marks a method of an `#[action_handler]` or `#[consumer]` block as an
@@ -254,9 +255,9 @@ pub fn on_disconnect(_args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// `#[action_handler]` / `#[consumer]`: parse -> model -> check -> expand,
 /// or the errors and the fallback.
-fn handler(kind: Kind, args: TokenStream2, input: TokenStream2) -> TokenStream2 {
+fn handler(outer: Outer, args: TokenStream2, input: TokenStream2) -> TokenStream2 {
     let mut errors = Errors::default();
-    let options = HandlerOptions::parse(kind, args, &mut errors);
+    let options = HandlerOptions::parse(outer, args, &mut errors);
     let item = match syn::parse2::<syn::Item>(input.clone()) {
         Ok(syn::Item::Impl(item)) => item,
         Ok(_) => {
@@ -264,7 +265,7 @@ fn handler(kind: Kind, args: TokenStream2, input: TokenStream2) -> TokenStream2 
                 Span::call_site(),
                 format!(
                     "`#[{}]` goes on an `impl Type {{ ... }}` block",
-                    kind.attr()
+                    outer.name()
                 ),
             );
             return with_errors(errors, input);
@@ -274,7 +275,7 @@ fn handler(kind: Kind, args: TokenStream2, input: TokenStream2) -> TokenStream2 
             return with_errors(errors, input);
         }
     };
-    let handler = Handler::new(kind, options, item, &mut errors);
+    let handler = HandlerImpl::new(outer, options, item, &mut errors);
     valid::check(&handler, &mut errors);
     if errors.is_empty() {
         expand::expand(&handler)
@@ -307,8 +308,8 @@ fn misplaced(inner: Inner, input: TokenStream2) -> TokenStream2 {
 mod tests {
     use super::*;
 
-    fn expand(kind: Kind, args: TokenStream2, input: TokenStream2) -> String {
-        let tokens = handler(kind, args, input);
+    fn expand(outer: Outer, args: TokenStream2, input: TokenStream2) -> String {
+        let tokens = handler(outer, args, input);
         // The output is valid Rust.
         syn::parse2::<syn::File>(tokens.clone()).unwrap();
         tokens.to_string()
@@ -317,7 +318,7 @@ mod tests {
     #[test]
     fn expands_the_example_handler() {
         let out = expand(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote!(
                 permissions = [IsAuthenticated & !IsAdminUser],
                 routes = [path("sub/<int:pk>/", Sub)]
@@ -361,7 +362,7 @@ mod tests {
     #[test]
     fn expands_a_consumer() {
         let out = expand(
-            Kind::Consumer,
+            Outer::Consumer,
             quote!(permissions = [], group = "group_id", crate = "crate::rc"),
             quote! {
                 impl Room {
@@ -391,9 +392,55 @@ mod tests {
     }
 
     #[test]
+    fn generic_actions_follow_the_users_own() {
+        let out = expand(
+            Outer::ActionHandler,
+            quote!(generics = RetrieveUpdateDestroy),
+            quote! {
+                impl NoteDetail {
+                    #[async_action]
+                    async fn archive(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        let ours = "\"archive\" =>";
+        let generic = |variant: &str| {
+            format!(
+                ":: rest_channels :: __private :: generic (self , ctx , :: rest_channels :: __private :: GenericAction :: {variant}) . await ,"
+            )
+        };
+        for part in [
+            ":: rest_channels :: __private :: assert_model_handler :: < Self > () ; async move {",
+            ours,
+            &format!("\"retrieve\" => {}", generic("Retrieve")),
+            &format!("\"update\" => {}", generic("Update")),
+            &format!("\"partial_update\" => {}", generic("PartialUpdate")),
+            &format!("\"destroy\" => {}", generic("Destroy")),
+        ] {
+            assert!(out.contains(part), "missing `{part}` in\n{out}");
+        }
+        assert!(out.find(ours) < out.find("\"retrieve\""), "{out}");
+        assert!(!out.contains("\"list\""), "{out}");
+
+        // Without actions of its own, the generic ones alone.
+        let out = expand(
+            Outer::Consumer,
+            quote!(generics = List),
+            quote!(
+                impl Notes {}
+            ),
+        );
+        assert!(
+            out.contains(&format!("\"list\" => {}", generic("List"))),
+            "{out}"
+        );
+        assert!(!out.contains("\"create\""), "{out}");
+    }
+
+    #[test]
     fn errors_come_with_the_fallback() {
         let out = expand(
-            Kind::Consumer,
+            Outer::Consumer,
             quote!(routes = [path("<nope:x>/", X)], colour = "blue"),
             quote! {
                 impl Room {
@@ -428,7 +475,7 @@ mod tests {
     #[test]
     fn not_an_impl_block() {
         let out = handler(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote!(),
             quote!(
                 struct S;
@@ -441,7 +488,7 @@ mod tests {
         );
         assert!(out.ends_with("struct S ;"), "{out}");
         let out = handler(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote!(),
             quote!(
                 impl<T> Foo<T> {}

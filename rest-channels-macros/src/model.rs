@@ -11,30 +11,17 @@ use syn::{
     Attribute, FnArg, ImplItem, ItemImpl, LitStr, Pat, PatType, Path, Signature, Type, parse_quote,
 };
 
-use crate::attr::{self, ActionOptions, HandlerOptions, Inner, Mode};
+use crate::attr::{self, ActionOptions, HandlerOptions, Inner, Mode, Outer};
 use crate::ctxt::Errors;
+use crate::generics::GenericHandler;
 use crate::perm::{self, Perm};
 use crate::route::{self, Route};
 
-/// Which outer attribute is being expanded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    ActionHandler,
-    Consumer,
-}
-
-impl Kind {
-    pub(crate) fn attr(self) -> &'static str {
-        match self {
-            Kind::ActionHandler => "action_handler",
-            Kind::Consumer => "consumer",
-        }
-    }
-}
-
-/// An `#[action_handler]` or `#[consumer]` impl block.
-pub(crate) struct Handler {
-    pub(crate) kind: Kind,
+/// An `#[action_handler]` or `#[consumer]` impl block: the model of the
+/// type it makes a handler (the runtime's `Handler` trait is what it
+/// implements).
+pub(crate) struct HandlerImpl {
+    pub(crate) outer: Outer,
     /// The runtime crate's path (`::rest_channels` unless `crate = "..."`).
     pub(crate) krate: Path,
     /// The impl block as written, minus the inner attributes.
@@ -43,6 +30,8 @@ pub(crate) struct Handler {
     pub(crate) routes: Vec<Route>,
     /// `group = "..."`: the key (for errors) and the URL kwarg.
     pub(crate) group: Option<(Ident, LitStr)>,
+    /// `generics = ListCreate`: the generic handler and its name as written.
+    pub(crate) generics: Option<(GenericHandler, Ident)>,
     pub(crate) actions: Vec<Action>,
     pub(crate) events: Vec<EventHandler>,
     pub(crate) hooks: Vec<Hook>,
@@ -62,16 +51,16 @@ pub(crate) enum Permissions {
 pub(crate) struct Action {
     pub(crate) options: ActionOptions,
     pub(crate) sig: Signature,
-    pub(crate) params: Vec<Param>,
+    pub(crate) params: Vec<ActionParam>,
 }
 
 /// An `#[event("type")]` method.
 pub(crate) struct EventHandler {
     pub(crate) attr: Attribute,
     /// The event type it handles.
-    pub(crate) kind: LitStr,
+    pub(crate) event_type: LitStr,
     pub(crate) sig: Signature,
-    pub(crate) params: Vec<Param>,
+    pub(crate) params: Vec<EventParam>,
 }
 
 /// An `#[on_connect]` or `#[on_disconnect]` method.
@@ -80,38 +69,58 @@ pub(crate) struct Hook {
     /// `Inner::OnConnect` or `Inner::OnDisconnect`.
     pub(crate) which: Inner,
     pub(crate) sig: Signature,
-    pub(crate) params: Vec<Param>,
+    pub(crate) params: Vec<HookParam>,
 }
 
-/// A parameter of a method, after the receiver.
-pub(crate) enum Param {
-    /// `&Context<'_>` (or `&mut Context`, which `valid.rs` refuses).
+/// A parameter of an action (after the receiver), by where its value comes from.
+pub(crate) enum ActionParam {
+    /// The context: `&Context<'_>` (or `&mut Context`, which `valid.rs` refuses).
     Context(Box<Type>),
-    /// `&Event`, in an event handler.
-    Event(Box<Type>),
-    /// A message key of an action: `pk: i64`.
-    Key(Key),
-    /// Anything else: a pattern that is not a name, or, outside actions, a
-    /// parameter that is neither the context nor the event.
-    Other(Box<PatType>),
+    /// A value read by its name: from the route's keyword argument of that
+    /// name when the routes matched for the message have one (the innermost
+    /// wins), else from the message key of that name.
+    ///
+    /// Which of the two is only known per message: the routes that lead to
+    /// a handler are its parents', not its own.
+    Named(NamedParam),
+    /// A pattern that is not a plain name (`(a, b): (i32, i32)`): refused.
+    Unnamed(Box<PatType>),
 }
 
-/// A message key read into an action parameter.
-pub(crate) struct Key {
+/// An action parameter read by its name.
+pub(crate) struct NamedParam {
     /// The parameter's name (`mut` dropped), used as the local binding.
     pub(crate) ident: Ident,
-    /// The key in the message: the name without `r#`.
-    pub(crate) key: String,
+    /// The name it is read by: the route kwarg or the message key, without `r#`.
+    pub(crate) name: String,
     pub(crate) ty: Box<Type>,
 }
 
-impl Handler {
+/// A parameter of an event handler (after the receiver).
+pub(crate) enum EventParam {
+    /// `&Context<'_>`.
+    Context(Box<Type>),
+    /// `&Event`.
+    Event(Box<Type>),
+    /// Anything else: refused.
+    Other(Box<PatType>),
+}
+
+/// A parameter of an `#[on_connect]` / `#[on_disconnect]` hook (after the receiver).
+pub(crate) enum HookParam {
+    /// `&Context<'_>`.
+    Context(Box<Type>),
+    /// Anything else: refused.
+    Other(Box<PatType>),
+}
+
+impl HandlerImpl {
     pub(crate) fn new(
-        kind: Kind,
+        outer: Outer,
         options: HandlerOptions,
         mut item: ItemImpl,
         errors: &mut Errors,
-    ) -> Handler {
+    ) -> HandlerImpl {
         let permissions = match options.permissions {
             None => Permissions::SettingsDefault,
             Some(list) => match perm::from_list(list.items, errors) {
@@ -151,7 +160,7 @@ impl Handler {
             match inner {
                 Inner::AsyncAction => {
                     let options = ActionOptions::parse(&attr, errors);
-                    let params = params(&sig, key_param);
+                    let params = params(&sig, ActionParam::Context, action_param);
                     actions.push(Action {
                         options,
                         sig,
@@ -159,11 +168,11 @@ impl Handler {
                     });
                 }
                 Inner::Event => {
-                    if let Some(kind) = attr::event_type(&attr, errors) {
-                        let params = params(&sig, event_param);
+                    if let Some(event_type) = attr::event_type(&attr, errors) {
+                        let params = params(&sig, EventParam::Context, event_param);
                         events.push(EventHandler {
                             attr,
-                            kind,
+                            event_type,
                             sig,
                             params,
                         });
@@ -171,7 +180,9 @@ impl Handler {
                 }
                 Inner::OnConnect | Inner::OnDisconnect => {
                     attr::no_args(&attr, inner, errors);
-                    let params = params(&sig, |pat_type| Param::Other(Box::new(pat_type.clone())));
+                    let params = params(&sig, HookParam::Context, |pat_type| {
+                        HookParam::Other(Box::new(pat_type.clone()))
+                    });
                     hooks.push(Hook {
                         attr,
                         which: inner,
@@ -181,8 +192,8 @@ impl Handler {
                 }
             }
         }
-        Handler {
-            kind,
+        HandlerImpl {
+            outer,
             krate: options
                 .krate
                 .unwrap_or_else(|| parse_quote!(::rest_channels)),
@@ -190,6 +201,7 @@ impl Handler {
             permissions,
             routes,
             group: options.group,
+            generics: options.generics,
             actions,
             events,
             hooks,
@@ -264,9 +276,13 @@ fn misplaced(item: &mut ImplItem, errors: &mut Errors) {
     }
 }
 
-/// The typed parameters (after the receiver), the context recognized in all
-/// of them and the rest classified by `other`.
-fn params(sig: &Signature, other: impl Fn(&PatType) -> Param) -> Vec<Param> {
+/// The typed parameters (after the receiver): the context, recognized the
+/// same way in every kind of method, and the rest classified by `other`.
+fn params<P>(
+    sig: &Signature,
+    context: impl Fn(Box<Type>) -> P,
+    other: impl Fn(&PatType) -> P,
+) -> Vec<P> {
     sig.inputs
         .iter()
         .filter_map(|arg| match arg {
@@ -275,7 +291,7 @@ fn params(sig: &Signature, other: impl Fn(&PatType) -> Param) -> Vec<Param> {
         })
         .map(|pat_type| {
             if reference_to(&pat_type.ty, "Context") {
-                Param::Context(pat_type.ty.clone())
+                context(pat_type.ty.clone())
             } else {
                 other(pat_type)
             }
@@ -283,25 +299,27 @@ fn params(sig: &Signature, other: impl Fn(&PatType) -> Param) -> Vec<Param> {
         .collect()
 }
 
-/// An action parameter that is not the context: a message key, if its
+/// An action parameter that is not the context: read by its name, if its
 /// pattern is a plain name.
-fn key_param(pat_type: &PatType) -> Param {
+fn action_param(pat_type: &PatType) -> ActionParam {
     match &*pat_type.pat {
-        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Param::Key(Key {
-            ident: pat.ident.clone(),
-            key: pat.ident.unraw().to_string(),
-            ty: pat_type.ty.clone(),
-        }),
-        _ => Param::Other(Box::new(pat_type.clone())),
+        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+            ActionParam::Named(NamedParam {
+                ident: pat.ident.clone(),
+                name: pat.ident.unraw().to_string(),
+                ty: pat_type.ty.clone(),
+            })
+        }
+        _ => ActionParam::Unnamed(Box::new(pat_type.clone())),
     }
 }
 
 /// An event handler parameter that is not the context: the event, or something else.
-fn event_param(pat_type: &PatType) -> Param {
+fn event_param(pat_type: &PatType) -> EventParam {
     if reference_to(&pat_type.ty, "Event") {
-        Param::Event(pat_type.ty.clone())
+        EventParam::Event(pat_type.ty.clone())
     } else {
-        Param::Other(Box::new(pat_type.clone()))
+        EventParam::Other(Box::new(pat_type.clone()))
     }
 }
 
@@ -333,20 +351,16 @@ mod tests {
 
     use super::*;
 
-    fn model(kind: Kind, item: ItemImpl) -> (Handler, Vec<String>) {
+    fn model(outer: Outer, item: ItemImpl) -> (HandlerImpl, Vec<String>) {
         let mut errors = Errors::default();
-        let handler = Handler::new(kind, HandlerOptions::default(), item, &mut errors);
-        let messages = match errors.into_result() {
-            Ok(()) => Vec::new(),
-            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        };
-        (handler, messages)
+        let handler = HandlerImpl::new(outer, HandlerOptions::default(), item, &mut errors);
+        (handler, errors.into_messages())
     }
 
     #[test]
     fn reads_and_strips_the_inner_attributes() {
         let (h, errors) = model(
-            Kind::Consumer,
+            Outer::Consumer,
             parse_quote! {
                 impl Room {
                     /// Docs stay.
@@ -377,23 +391,28 @@ mod tests {
 
         let [action] = &h.actions[..] else { panic!() };
         assert_eq!(action.name(), "sync");
-        let [Param::Key(pk), Param::Context(_), Param::Key(ty)] = &action.params[..] else {
+        let [
+            ActionParam::Named(pk),
+            ActionParam::Context(_),
+            ActionParam::Named(ty),
+        ] = &action.params[..]
+        else {
             panic!()
         };
         assert_eq!(
-            (pk.ident.to_string().as_str(), pk.key.as_str()),
+            (pk.ident.to_string().as_str(), pk.name.as_str()),
             ("pk", "pk")
         );
         assert_eq!(
-            (ty.ident.to_string().as_str(), ty.key.as_str()),
+            (ty.ident.to_string().as_str(), ty.name.as_str()),
             ("r#type", "type")
         );
 
         let [event] = &h.events[..] else { panic!() };
-        assert_eq!(event.kind.value(), "chat.message");
+        assert_eq!(event.event_type.value(), "chat.message");
         assert!(matches!(
             &event.params[..],
-            [Param::Event(_), Param::Context(_)]
+            [EventParam::Event(_), EventParam::Context(_)]
         ));
         assert!(h.hook(Inner::OnConnect).is_some() && h.hook(Inner::OnDisconnect).is_none());
     }
@@ -401,7 +420,7 @@ mod tests {
     #[test]
     fn parameters() {
         let (h, _) = model(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             parse_quote! {
                 impl X {
                     #[async_action]
@@ -417,10 +436,10 @@ mod tests {
         assert!(matches!(
             &action.params[..],
             [
-                Param::Other(_),
-                Param::Context(_),
-                Param::Key(_),
-                Param::Key(_)
+                ActionParam::Unnamed(_),
+                ActionParam::Context(_),
+                ActionParam::Named(_),
+                ActionParam::Named(_)
             ]
         ));
         assert_eq!(raw.name(), "match");
@@ -429,7 +448,7 @@ mod tests {
     #[test]
     fn misplaced_and_combined_attributes() {
         let (h, errors) = model(
-            Kind::Consumer,
+            Outer::Consumer,
             parse_quote! {
                 impl X {
                     #[async_action]

@@ -87,11 +87,7 @@ mod tests {
     fn list(items: Vec<Expr>) -> (Option<String>, Vec<String>) {
         let mut errors = Errors::default();
         let perm = from_list(items, &mut errors);
-        let messages = match errors.into_result() {
-            Ok(()) => Vec::new(),
-            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        };
-        (perm.as_ref().map(show), messages)
+        (perm.as_ref().map(show), errors.into_messages())
     }
 
     #[test]

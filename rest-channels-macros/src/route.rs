@@ -174,13 +174,15 @@ fn literal_part(literal: &str, regex: &mut String, errors: &mut Vec<String>) {
     regex_syntax::escape_into(literal, regex);
 }
 
-/// What Django accepts as a kwarg name (ASCII only, as regex group names).
-fn is_identifier(name: &str) -> bool {
+/// A keyword argument's name, wherever one is named (a `path()`
+/// converter, a consumer's `group`): a letter or `_`, then letters, digits
+/// and `_` (Unicode letters too, as Python's `str.isidentifier()`, which
+/// Django checks). Regex group names, Rust parameter names and axum's path
+/// parameters all accept it.
+pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
 /// Validates a `re_path()` regex and anchors it at the start: `^(?:pattern)`
@@ -253,6 +255,8 @@ mod tests {
             translate_path("<int:a><int:_b2>"),
             Ok(regex("^(?P<a>[0-9]+)(?P<_b2>[0-9]+)"))
         );
+        // Unicode names, as Django's `str.isidentifier()`.
+        assert_eq!(translate_path("<int:clé>/"), Ok(regex("^(?P<clé>[0-9]+)/")));
     }
 
     #[test]
@@ -367,9 +371,10 @@ mod tests {
     fn route(expr: Expr) -> Result<Route, Vec<String>> {
         let mut errors = Errors::default();
         let route = from_expr(expr, &mut errors);
-        match errors.into_result() {
-            Ok(()) => Ok(route.unwrap()),
-            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect()),
+        if errors.is_empty() {
+            Ok(route.unwrap())
+        } else {
+            Err(errors.into_messages())
         }
     }
 

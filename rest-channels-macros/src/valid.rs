@@ -6,25 +6,29 @@ use std::collections::HashMap;
 use proc_macro2::Span;
 use syn::{FnArg, GenericParam, ReceiverKind, Signature, Type};
 
-use crate::attr::{Inner, Mode};
+use crate::attr::{Inner, Mode, Outer};
 use crate::ctxt::Errors;
-use crate::model::{Action, EventHandler, Handler, Hook, Kind, Param};
+use crate::model::{Action, ActionParam, EventHandler, EventParam, HandlerImpl, Hook, HookParam};
+use crate::route::is_identifier;
 
 /// Message keys that the envelope itself uses.
 const RESERVED_KEYS: &[&str] = &["action", "route", "request_id"];
 
-pub(crate) fn check(handler: &Handler, errors: &mut Errors) {
+pub(crate) fn check(handler: &HandlerImpl, errors: &mut Errors) {
     check_impl(handler, errors);
     let mut names = Names::default();
     for action in &handler.actions {
         check_action(action, errors);
+        broadcast_needs_a_group(handler, action, errors);
+        not_generic(handler, action, errors);
         names.insert(action.name(), action.name_span(), "action name", errors);
     }
-    let mut kinds = Names::default();
+    let mut event_types = Names::default();
     for event in &handler.events {
         consumer_only(handler, &event.attr, Inner::Event, errors);
         check_event(event, errors);
-        kinds.insert(event.kind.value(), event.kind.span(), "event type", errors);
+        let event_type = &event.event_type;
+        event_types.insert(event_type.value(), event_type.span(), "event type", errors);
     }
     for hook in &handler.hooks {
         consumer_only(handler, &hook.attr, hook.which, errors);
@@ -46,8 +50,8 @@ pub(crate) fn check(handler: &Handler, errors: &mut Errors) {
     }
 }
 
-fn check_impl(handler: &Handler, errors: &mut Errors) {
-    let attr = handler.kind.attr();
+fn check_impl(handler: &HandlerImpl, errors: &mut Errors) {
+    let attr = handler.outer.name();
     let item = &handler.item;
     if let Some((path, _)) = &item.trait_ {
         errors.spanned(
@@ -67,7 +71,7 @@ fn check_impl(handler: &Handler, errors: &mut Errors) {
         );
     }
     if let Some((key, group)) = &handler.group {
-        if handler.kind != Kind::Consumer {
+        if handler.outer != Outer::Consumer {
             errors.at(
                 key.span(),
                 "`group` is only allowed on `#[consumer]`: an action handler does not own a connection",
@@ -81,8 +85,8 @@ fn check_impl(handler: &Handler, errors: &mut Errors) {
     }
 }
 
-fn consumer_only(handler: &Handler, attr: &syn::Attribute, inner: Inner, errors: &mut Errors) {
-    if handler.kind != Kind::Consumer {
+fn consumer_only(handler: &HandlerImpl, attr: &syn::Attribute, inner: Inner, errors: &mut Errors) {
+    if handler.outer != Outer::Consumer {
         errors.spanned(
             attr,
             format!(
@@ -120,35 +124,83 @@ fn check_action(action: &Action, errors: &mut Errors) {
             );
         }
     }
-    if let Some((_, kind)) = &options.broadcast_type
-        && kind.value().is_empty()
+    if let Some((_, broadcast_type)) = &options.broadcast_type
+        && broadcast_type.value().is_empty()
     {
-        errors.at(kind.span(), "a broadcast type cannot be empty");
+        errors.at(broadcast_type.span(), "a broadcast type cannot be empty");
     }
 
     let mut context = false;
     let mut keys = Names::default();
     for param in &action.params {
         match param {
-            Param::Context(ty) => one_context(ty, &mut context, "an action", errors),
-            Param::Key(key) => {
-                if RESERVED_KEYS.contains(&key.key.as_str()) {
-                    errors.at(key.ident.span(), format!("`{}` is a reserved message key", key.key));
+            ActionParam::Context(ty) => one_context(ty, &mut context, "an action", errors),
+            ActionParam::Named(param) => {
+                if RESERVED_KEYS.contains(&param.name.as_str()) {
+                    errors.at(
+                        param.ident.span(),
+                        format!("`{}` is a reserved message key", param.name),
+                    );
                 }
-                if let Type::ImplTrait(ty) = &*key.ty {
+                if let Type::ImplTrait(ty) = unwrap_type(&param.ty) {
                     errors.spanned(
                         ty,
                         "`impl Trait` cannot be an action parameter: a message key is read into a concrete type",
                     );
+                } else if let Some(reference) = borrowed(&param.ty) {
+                    // The context is the only borrowed parameter; of any
+                    // other, serde would only say that it does not live
+                    // long enough.
+                    errors.spanned(
+                        reference,
+                        "action parameters are read from the message with serde: use an owned type (`String`, not `&str`)",
+                    );
                 }
-                keys.insert(key.key.clone(), key.ident.span(), "message key", errors);
+                keys.insert(param.name.clone(), param.ident.span(), "message key", errors);
             }
-            Param::Other(pat_type) => errors.spanned(
+            ActionParam::Unnamed(pat_type) => errors.spanned(
                 &pat_type.pat,
                 "expected a parameter name: an action's parameters are named after message keys (`pk: i64`)",
             ),
-            Param::Event(_) => unreachable!("events are only classified in event handlers"),
         }
+    }
+}
+
+/// A broadcast goes to the connection's group: a consumer without one
+/// would fail every time, after the action ran. (An action handler may
+/// broadcast: the consumer that routes to it has the group.)
+fn broadcast_needs_a_group(handler: &HandlerImpl, action: &Action, errors: &mut Errors) {
+    if handler.outer == Outer::Consumer
+        && handler.group.is_none()
+        && let Some((Mode::Broadcast, mode)) = &action.options.mode
+    {
+        errors.at(
+            mode.span(),
+            "`mode = \"broadcast\"` needs a group: set `group = \"<url kwarg>\"` on the #[consumer]",
+        );
+    }
+}
+
+/// An action of the user's may not take the name of one that `generics`
+/// provides: one of the two would never run.
+fn not_generic(handler: &HandlerImpl, action: &Action, errors: &mut Errors) {
+    let Some((generic, name)) = &handler.generics else {
+        return;
+    };
+    let action_name = action.name();
+    if generic.provides(&action_name).is_some() {
+        let mut error = syn::Error::new(
+            action.name_span(),
+            format!(
+                "action `{action_name}` is already provided by the generic handler `{}`",
+                generic.name()
+            ),
+        );
+        error.combine(syn::Error::new(
+            name.span(),
+            format!("`{}` provides `{action_name}`", generic.name()),
+        ));
+        errors.push(error);
     }
 }
 
@@ -156,27 +208,26 @@ fn check_event(event: &EventHandler, errors: &mut Errors) {
     let sig = &event.sig;
     receiver(sig, "an event handler", errors);
     no_generics(sig, "an event handler", errors);
-    if event.kind.value().is_empty() {
-        errors.at(event.kind.span(), "an event type cannot be empty");
+    if event.event_type.value().is_empty() {
+        errors.at(event.event_type.span(), "an event type cannot be empty");
     }
     let (mut context, mut seen_event) = (false, false);
     for param in &event.params {
         match param {
-            Param::Context(ty) => one_context(ty, &mut context, "an event handler", errors),
-            Param::Event(ty) => {
+            EventParam::Context(ty) => one_context(ty, &mut context, "an event handler", errors),
+            EventParam::Event(ty) => {
                 if std::mem::replace(&mut seen_event, true) {
                     errors.spanned(ty, "an event handler takes the event at most once");
                 }
                 mutable_reference(ty, "the event by shared reference: `&Event`", errors);
             }
-            Param::Other(pat_type) if crate::model::names(&pat_type.ty, "Event") => {
+            EventParam::Other(pat_type) if crate::model::names(&pat_type.ty, "Event") => {
                 errors.spanned(&pat_type.ty, "take the event by reference: `&Event`");
             }
-            Param::Other(pat_type) => errors.spanned(
+            EventParam::Other(pat_type) => errors.spanned(
                 pat_type,
                 "an event handler takes `&self`, and optionally `&Context<'_>` and `&Event`, nothing else",
             ),
-            Param::Key(_) => unreachable!("keys are only classified in actions"),
         }
     }
 }
@@ -195,12 +246,11 @@ fn check_hook(hook: &Hook, errors: &mut Errors) {
     let mut context = false;
     for param in &hook.params {
         match param {
-            Param::Context(ty) => one_context(ty, &mut context, &what, errors),
-            Param::Other(pat_type) => errors.spanned(
+            HookParam::Context(ty) => one_context(ty, &mut context, &what, errors),
+            HookParam::Other(pat_type) => errors.spanned(
                 pat_type,
                 format!("{what} takes `&self` and optionally `&Context<'_>`, nothing else"),
             ),
-            Param::Key(_) | Param::Event(_) => unreachable!("hooks only classify the context"),
         }
     }
 }
@@ -249,23 +299,42 @@ fn one_context(ty: &Type, seen: &mut bool, what: &str, errors: &mut Errors) {
 }
 
 fn mutable_reference(ty: &Type, take: &str, errors: &mut Errors) {
-    let mut ty = ty;
-    while let Type::Group(syn::TypeGroup { elem, .. }) | Type::Paren(syn::TypeParen { elem, .. }) =
-        ty
-    {
-        ty = elem;
-    }
-    if let Type::Reference(r) = ty
+    if let Type::Reference(r) = unwrap_type(ty)
         && let Some(mutability) = &r.mutability
     {
         errors.spanned(mutability, format!("take {take}"));
     }
 }
 
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_')
+/// The first reference in a type: the type itself, or one in its generic
+/// arguments, tuple, array or slice (`Option<&str>`, `Vec<&[u8]>`).
+fn borrowed(ty: &Type) -> Option<&syn::TypeReference> {
+    match unwrap_type(ty) {
+        Type::Reference(r) => Some(r),
+        Type::Tuple(t) => t.elems.iter().find_map(borrowed),
+        Type::Array(a) => borrowed(&a.elem),
+        Type::Slice(s) => borrowed(&s.elem),
+        Type::Path(p) => p.path.segments.iter().find_map(|segment| {
+            let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+                return None;
+            };
+            args.args.iter().find_map(|arg| match arg {
+                syn::GenericArgument::Type(ty) => borrowed(ty),
+                _ => None,
+            })
+        }),
+        _ => None,
+    }
+}
+
+/// The type inside invisible groups and parentheses.
+fn unwrap_type(mut ty: &Type) -> &Type {
+    while let Type::Group(syn::TypeGroup { elem, .. }) | Type::Paren(syn::TypeParen { elem, .. }) =
+        ty
+    {
+        ty = elem;
+    }
+    ty
 }
 
 /// Names that must be unique: the second one is an error, with a pointer to the first.
@@ -291,21 +360,18 @@ mod tests {
     use super::*;
     use crate::attr::HandlerOptions;
 
-    fn check_errors(kind: Kind, args: proc_macro2::TokenStream, item: ItemImpl) -> Vec<String> {
+    fn check_errors(outer: Outer, args: proc_macro2::TokenStream, item: ItemImpl) -> Vec<String> {
         let mut errors = Errors::default();
-        let options = HandlerOptions::parse(kind, args, &mut errors);
-        let handler = Handler::new(kind, options, item, &mut errors);
+        let options = HandlerOptions::parse(outer, args, &mut errors);
+        let handler = HandlerImpl::new(outer, options, item, &mut errors);
         check(&handler, &mut errors);
-        match errors.into_result() {
-            Ok(()) => Vec::new(),
-            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        }
+        errors.into_messages()
     }
 
     #[test]
     fn a_valid_consumer() {
         let errors = check_errors(
-            Kind::Consumer,
+            Outer::Consumer,
             quote::quote!(
                 permissions = [IsAuthenticated],
                 routes = [path("x/", X)],
@@ -336,7 +402,7 @@ mod tests {
     #[test]
     fn receivers_and_generics() {
         let errors = check_errors(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote::quote!(),
             parse_quote! {
                 impl X {
@@ -366,7 +432,7 @@ mod tests {
     #[test]
     fn parameters() {
         let errors = check_errors(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote::quote!(),
             parse_quote! {
                 impl X {
@@ -394,7 +460,7 @@ mod tests {
     #[test]
     fn duplicate_names() {
         let errors = check_errors(
-            Kind::Consumer,
+            Outer::Consumer,
             quote::quote!(),
             parse_quote! {
                 impl X {
@@ -426,7 +492,7 @@ mod tests {
     #[test]
     fn modes() {
         let errors = check_errors(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote::quote!(),
             parse_quote! {
                 impl X {
@@ -452,9 +518,76 @@ mod tests {
     }
 
     #[test]
+    fn broadcast_needs_a_group_in_a_consumer() {
+        let item: ItemImpl = parse_quote! {
+            impl Chat {
+                #[async_action(mode = "broadcast")]
+                async fn say(&self, text: String) -> ActionResult { Ok(reply!(null, 200)) }
+                #[async_action(mode = "response")]
+                async fn ping(&self) -> ActionResult { Ok(reply!(null, 200)) }
+            }
+        };
+        assert_eq!(
+            check_errors(Outer::Consumer, quote::quote!(), item.clone()),
+            [
+                "`mode = \"broadcast\"` needs a group: set `group = \"<url kwarg>\"` on the #[consumer]"
+            ]
+        );
+        // With a group; and in an action handler, where the consumer that
+        // routes to it decides.
+        assert!(
+            check_errors(Outer::Consumer, quote::quote!(group = "room"), item.clone()).is_empty()
+        );
+        assert!(check_errors(Outer::ActionHandler, quote::quote!(), item).is_empty());
+    }
+
+    #[test]
+    fn borrowed_parameters() {
+        let errors = check_errors(
+            Outer::ActionHandler,
+            quote::quote!(),
+            parse_quote! {
+                impl X {
+                    #[async_action]
+                    async fn a(&self, ctx: &Context<'_>, name: &str, tags: Option<Vec<&'static str>>, pair: (u8, &[u8]), owned: Cow<'static, str>) {}
+                }
+            },
+        );
+        let owned = "action parameters are read from the message with serde: use an owned type (`String`, not `&str`)";
+        assert_eq!(errors, [owned, owned, owned]);
+    }
+
+    #[test]
+    fn actions_of_the_generic_handler_are_taken() {
+        let errors = check_errors(
+            Outer::ActionHandler,
+            quote::quote!(generics = ListCreate),
+            parse_quote! {
+                impl Notes {
+                    #[async_action]
+                    async fn list(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action(name = "create")]
+                    async fn make(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action]
+                    async fn retrieve(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "action `list` is already provided by the generic handler `ListCreate`",
+                "`ListCreate` provides `list`",
+                "action `create` is already provided by the generic handler `ListCreate`",
+                "`ListCreate` provides `create`",
+            ]
+        );
+    }
+
+    #[test]
     fn consumer_only_things() {
         let errors = check_errors(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote::quote!(group = "room"),
             parse_quote! {
                 impl X {
@@ -478,7 +611,7 @@ mod tests {
     #[test]
     fn events_and_hooks() {
         let errors = check_errors(
-            Kind::Consumer,
+            Outer::Consumer,
             quote::quote!(group = "not a kwarg"),
             parse_quote! {
                 impl X {
@@ -508,7 +641,7 @@ mod tests {
     #[test]
     fn impl_shapes() {
         let errors = check_errors(
-            Kind::ActionHandler,
+            Outer::ActionHandler,
             quote::quote!(),
             parse_quote!(
                 impl<T> X<T> {}
@@ -519,7 +652,7 @@ mod tests {
             ["`#[action_handler]` on a generic impl block is not supported"]
         );
         let errors = check_errors(
-            Kind::Consumer,
+            Outer::Consumer,
             quote::quote!(),
             parse_quote!(impl Tr for X {}),
         );
