@@ -2,11 +2,15 @@
 //!
 //!     cargo run --release --example reference -- --addr 127.0.0.1:8000
 //!
-//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail; routes items/, private/,
-//! composed/, either/), `/ws/strict/` (authenticated clients only) and
+//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail; routes notes/<int:pk>/,
+//! notes/, items/, private/, composed/, either/), `/ws/strict/` (authenticated clients only) and
 //! `/ws/rooms/{group_id}/` (a broadcast group with the route chat/).
 //! Tokens: `alice-token`, `bob-token`, `admin-token` (staff), by `?token=`
 //! or `Authorization: Bearer`.
+//!
+//! `--database-url URL` (`sqlite://PATH` or `postgres://...`) keeps the
+//! notes in that database; without it every start has a fresh, empty SQLite
+//! database in a temporary file, removed when the server stops.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -15,9 +19,91 @@ use std::time::Duration;
 
 use axum::{Router, routing::get};
 use rest_channels::axum::websocket;
+use rest_channels::db::Migrations;
 use rest_channels::prelude::*;
 use rest_channels::{TokenAuth, User};
+use serde::Serialize;
 use serde_json::{Value, json};
+
+/// A note: `{"id": int, "title": str, "content": str, "author": int}`.
+#[derive(Model, Serialize, Debug)]
+#[model(table = "notes")]
+pub struct Note {
+    #[model(primary_key)]
+    pub id: i64,
+    #[model(validate(length(chars, min = 1, max = 255)))]
+    pub title: String,
+    #[model(default = "", validate(length(chars, max = 1024)))]
+    pub content: String,
+    #[model(read_only, owner)]
+    pub author: i64,
+}
+
+fn migrations() -> Migrations {
+    // Text columns of Postgres use the "C" collation: byte order and ASCII
+    // case folding, as SQLite has them.
+    Migrations::new().add(
+        1,
+        "notes",
+        "CREATE TABLE notes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL,
+            content TEXT NOT NULL DEFAULT '',
+            author INTEGER NOT NULL
+        )",
+        r#"CREATE TABLE notes (
+            id BIGSERIAL PRIMARY KEY,
+            title TEXT COLLATE "C" NOT NULL,
+            content TEXT COLLATE "C" NOT NULL DEFAULT '',
+            author BIGINT NOT NULL
+        )"#,
+    )
+}
+
+/// Pages of 10, `?page_size=` up to 100.
+const PAGES: Pagination = Pagination::page_number(10)
+    .page_size_param("page_size")
+    .max_page_size(100);
+
+/// `notes/`: anyone lists, authenticated users create.
+#[derive(Default)]
+pub struct NoteList;
+
+#[action_handler(permissions = [IsAuthenticatedOrReadOnly], generics = ListCreate)]
+impl NoteList {}
+
+impl ModelHandler for NoteList {
+    type Model = Note;
+    const PAGINATION: Option<Pagination> = Some(PAGES);
+    const FILTER_FIELDS: &'static [Column] = &[Note::FIELDS.author];
+    const SEARCH_FIELDS: &'static [Column] = &[Note::FIELDS.title, Note::FIELDS.content];
+    const ORDERING_FIELDS: &'static [Column] = &[Note::FIELDS.id, Note::FIELDS.title];
+
+    /// The author is the connected user, never the client's `data`.
+    async fn perform_create(
+        &self,
+        ctx: &Context<'_>,
+        tx: &mut Tx,
+        mut values: Values,
+    ) -> Result<Note, Error> {
+        values.set(Note::FIELDS.author, ctx.user_id()?);
+        tx.insert(values).await
+    }
+}
+
+/// `notes/<int:pk>/`: anyone reads; only the author writes.
+#[derive(Default)]
+pub struct NoteDetail;
+
+#[action_handler(
+    permissions = [IsAuthenticatedOrReadOnly, IsOwnerOrReadOnly],
+    generics = RetrieveUpdateDestroy,
+)]
+impl NoteDetail {}
+
+impl ModelHandler for NoteDetail {
+    type Model = Note;
+}
 
 fn whoami_data(ctx: &Context<'_>) -> Value {
     json!({"username": ctx.user().map(|u| u.username()), "authenticated": ctx.is_authenticated()})
@@ -79,6 +165,8 @@ pub struct Api;
 #[consumer(
     permissions = [AllowAny],
     routes = [
+        path("notes/<int:pk>/", NoteDetail),
+        path("notes/", NoteList),
         re_path(r"items/(?P<pk>[-\w]+)/$", Items),
         path("private/", Private),
         path("composed/", Composed),
@@ -174,26 +262,64 @@ async fn lookup(token: String) -> Option<Arc<dyn User>> {
     }
 }
 
-fn parse_addr() -> Result<SocketAddr, String> {
+const USAGE: &str =
+    "usage: reference [--addr HOST:PORT] [--database-url sqlite://PATH|postgres://...]";
+
+struct Args {
+    addr: SocketAddr,
+    database_url: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:8000".to_owned();
+    let mut database_url = None;
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => {
-                addr = args
-                    .next()
-                    .ok_or("--addr needs a value, e.g. 127.0.0.1:8000")?
-            }
-            other if other.starts_with("--addr=") => addr = other["--addr=".len()..].to_owned(),
-            "-h" | "--help" => return Err("usage: reference [--addr HOST:PORT]".into()),
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; usage: reference [--addr HOST:PORT]"
-                ));
-            }
+        let (key, inline) = match arg.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{key} needs a value, e.g. {what}"))
+        };
+        match key.as_str() {
+            "--addr" => addr = value("127.0.0.1:8000")?,
+            "--database-url" => database_url = Some(value("sqlite:///tmp/notes.db")?),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
     }
-    addr.parse().map_err(|e| format!("--addr {addr:?}: {e}"))
+    let addr = addr.parse().map_err(|e| format!("--addr {addr:?}: {e}"))?;
+    Ok(Args { addr, database_url })
+}
+
+/// A fresh SQLite file in the temp dir, removed (with its WAL files) on drop.
+struct TempDb(std::path::PathBuf);
+
+impl TempDb {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!("rest-channels-reference-{}-{nanos}.db", std::process::id());
+        TempDb(std::env::temp_dir().join(name))
+    }
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.0.display())
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -219,16 +345,36 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    let addr = match parse_addr() {
-        Ok(addr) => addr,
+    let args = match parse_args() {
+        Ok(args) => args,
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(2);
         }
     };
+    let addr = args.addr;
+
+    // Without --database-url, every start has a fresh database.
+    let temp = args.database_url.is_none().then(TempDb::new);
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| temp.as_ref().map(TempDb::url).unwrap_or_default());
+    let db = match Database::connect(&url).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("cannot open the database {url:?}: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = db.migrate(&migrations()).await {
+        eprintln!("cannot migrate the database {url:?}: {e}");
+        std::process::exit(1);
+    }
 
     let app = App::builder()
         .authenticator(TokenAuth::new(lookup))
+        .database(db.clone())
         .max_message_size(64 * 1024)
         .build();
     let router = Router::new()
@@ -263,4 +409,6 @@ async fn main() {
     }
     // The sockets were told to close with 1001; give them a moment to say so.
     let _ = tokio::time::timeout(Duration::from_secs(5), app.closed()).await;
+    db.close().await;
+    drop(temp);
 }

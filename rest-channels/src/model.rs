@@ -234,6 +234,23 @@ pub trait FieldType: Sized + Send + Sync + 'static {
     fn to_value(&self) -> Value;
     /// Reads the column `name` of a row.
     fn decode(row: &crate::db::Row<'_>, name: &str) -> Result<Self, sqlx::Error>;
+
+    /// [`read_field`] for this type (what the derive calls: a method of
+    /// this trait, so an unsupported type is one error at the field's type).
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    fn read(
+        data: &Map<String, Json>,
+        name: &'static str,
+        mode: WriteMode,
+        required: bool,
+        default: Option<fn() -> Self>,
+        validate: impl FnOnce(&Self, &mut Vec<Cow<'static, str>>),
+        values: &mut Values,
+        errors: &mut FieldErrors,
+    ) {
+        read_field(data, name, mode, required, default, validate, values, errors)
+    }
 }
 
 const NOT_NULL: &str = "This field may not be null.";

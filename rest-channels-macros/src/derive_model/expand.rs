@@ -167,11 +167,10 @@ fn read_data(model: &Model) -> TokenStream {
             };
             let default = default(field);
             let validate = validate(krate, field);
-            // An unsupported type is reported here a second time: the note
-            // "required by a bound in `read_field`" makes it a diagnostic of
-            // its own. (A `FieldType` method in its place would be deduped.)
+            // A method of `FieldType` (not a function bounded by it): an
+            // unsupported type is the same diagnostic as at `FIELDS`, deduped.
             quote! {
-                #krate::model::read_field::<#ty>(
+                <#ty as #krate::model::FieldType>::read(
                     #data,
                     #name,
                     #mode,
