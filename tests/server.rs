@@ -39,6 +39,46 @@ impl Nested {
     }
 }
 
+/// Route kwargs fill the parameters named like them (`path("items/<int:pk>/")`).
+#[derive(Default)]
+pub struct ItemById;
+
+#[action_handler]
+impl ItemById {
+    #[async_action]
+    async fn show(&self, pk: i64, note: Option<String>) -> ActionResult {
+        Ok(reply!({"pk": pk, "note": note}, 200))
+    }
+
+    /// Blocking, and a narrower type: 300 does not fit.
+    #[async_action]
+    fn small(&self, pk: u8) -> ActionResult {
+        Ok(reply!({"pk": pk}, 200))
+    }
+
+    #[async_action]
+    async fn as_text(&self, pk: String) -> ActionResult {
+        Ok(reply!({"pk": pk}, 200))
+    }
+}
+
+/// A `re_path` group is a string kwarg (`re_path(r"tags/(?P<name>[-\w]+)/$")`).
+#[derive(Default)]
+pub struct Tag;
+
+#[action_handler]
+impl Tag {
+    #[async_action]
+    async fn show(&self, name: String) -> ActionResult {
+        Ok(reply!({"name": name}, 200))
+    }
+
+    #[async_action]
+    async fn numeric(&self, name: i64) -> ActionResult {
+        Ok(reply!({"name": name}, 200))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("the widget is missing")]
 struct WidgetMissing;
@@ -48,7 +88,11 @@ pub struct Api {
     calls: AtomicUsize,
 }
 
-#[consumer(routes = [path("things/<int:id>/", Nested)])]
+#[consumer(routes = [
+    path("things/<int:id>/", Nested),
+    path("items/<int:pk>/", ItemById),
+    re_path(r"tags/(?P<name>[-\w]+)/$", Tag),
+])]
 impl Api {
     #[async_action]
     async fn count(&self) -> ActionResult<usize> {
@@ -184,6 +228,56 @@ async fn nested_routes_carry_kwargs_query_and_permissions() {
         .await;
     assert_eq!(r["data"], json!({"id": 7, "sub": "x-1", "page": "2"}));
     assert_eq!(r["route"], "things/7/x-1/more?page=2");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_kwargs_fill_the_parameters_named_like_them() {
+    let s = server(false).await;
+    let mut c = s.connect("/ws/").await;
+    let show = |route: &str| json!({"action": "show", "route": route});
+    let data = |r: Value| (r["status"].clone(), r["data"].clone());
+    // an int kwarg into an i64 parameter; leading zeros are fine
+    let r = c.request(show("items/42/")).await;
+    assert_eq!(data(r), (json!(200), json!({"pk": 42, "note": null})));
+    let r = c.request(show("items/007/")).await;
+    assert_eq!(data(r), (json!(200), json!({"pk": 7, "note": null})));
+    // the route wins over a message key of the same name; other keys still come from the message
+    let r = c
+        .request(json!({"action": "show", "route": "items/5/", "pk": 9, "note": "n"}))
+        .await;
+    assert_eq!(data(r), (json!(200), json!({"pk": 5, "note": "n"})));
+    // out of the parameter's range: no such object
+    let not_found = (json!(404), json!([{"detail": "Not found."}]));
+    let r = c.request(show("items/99999999999999999999/")).await;
+    assert_eq!((r["status"].clone(), r["errors"].clone()), not_found);
+    let r = c
+        .request(json!({"action": "small", "route": "items/300/"}))
+        .await;
+    assert_eq!((r["status"].clone(), r["errors"].clone()), not_found);
+    let r = c
+        .request(json!({"action": "small", "route": "items/255/"}))
+        .await;
+    assert_eq!(data(r), (json!(200), json!({"pk": 255})));
+    // a String parameter takes the kwarg as written
+    let r = c
+        .request(json!({"action": "as_text", "route": "items/007/"}))
+        .await;
+    assert_eq!(data(r), (json!(200), json!({"pk": "007"})));
+    // a re_path group is a string
+    let r = c.request(show("tags/rust-1/")).await;
+    assert_eq!(data(r), (json!(200), json!({"name": "rust-1"})));
+    let r = c
+        .request(json!({"action": "numeric", "route": "tags/12/"}))
+        .await;
+    assert_eq!(data(r), (json!(200), json!({"name": 12})));
+    let r = c
+        .request(json!({"action": "numeric", "route": "tags/rust-1/"}))
+        .await;
+    assert_eq!((r["status"].clone(), r["errors"].clone()), not_found);
+    // a parameter no route names is still a message key
+    let r = c.request(json!({"action": "args", "a": 1, "b": "x"})).await;
+    assert_eq!(r["status"], 201);
     s.stop().await;
 }
 

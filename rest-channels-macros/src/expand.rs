@@ -156,9 +156,13 @@ fn routes(handler: &HandlerImpl) -> Option<TokenStream> {
             let prefix = LitStr::new(prefix, r.lit.span());
             quote!(#krate::__private::RouteSpec::Prefix(#prefix))
         }
-        Pattern::Regex(regex) => {
+        Pattern::Regex(regex, kwargs) => {
             let regex = LitStr::new(regex, r.lit.span());
-            quote!(#krate::__private::RouteSpec::Regex(#regex))
+            let kwargs = kwargs.iter().map(|(name, kind)| {
+                let kind = Ident::new(kind.variant(), Span::call_site());
+                quote!((#name, #krate::__private::KwargKind::#kind))
+            });
+            quote!(#krate::__private::RouteSpec::Regex(#regex, &[#(#kwargs),*]))
         }
     });
     let arms = handler.routes.iter().enumerate().map(|(i, r)| {

@@ -341,7 +341,7 @@ mod tests {
         for part in [
             "impl :: rest_channels :: Handler for Items",
             ":: rest_channels :: __private :: And (:: rest_channels :: __private :: permission (IsAuthenticated) , :: rest_channels :: __private :: Not (:: rest_channels :: __private :: permission (IsAdminUser)))",
-            ":: rest_channels :: __private :: RouteSpec :: Regex (\"^sub/(?P<pk>[0-9]+)/\")",
+            ":: rest_channels :: __private :: RouteSpec :: Regex (\"^sub/(?P<pk>[0-9]+)/\" , & [(\"pk\" , :: rest_channels :: __private :: KwargKind :: Int)])",
             "0 => :: rest_channels :: Handler :: handle (& :: rest_channels :: __private :: handler (Sub) , ctx) . await ,",
             "\"sync\" =>",
             "let (pk , note) = match (pk , note)",

@@ -1,14 +1,16 @@
 //! Routes: `path("notes/<int:pk>/", NoteDetail)` and
 //! `re_path(r"items/(?P<pk>[-\w]+)/$", Items)`, checked and translated when
 //! the crate compiles into what the runtime matches (`RouteSpec::Prefix` or
-//! `RouteSpec::Regex`).
+//! `RouteSpec::Regex`, with the kind of each keyword argument).
 //!
 //! - `path()` follows Django's path converters; literal parts are escaped.
 //!   A pattern without converters is a plain prefix, anything else a regex
-//!   anchored at the start, matching a prefix (no `$`).
+//!   anchored at the start, matching a prefix (no `$`). An `<int:...>`
+//!   kwarg is read as a number, the others as strings.
 //! - `re_path()` is validated with `regex_syntax` and anchored at the start:
-//!   `^(?:pattern)`.
+//!   `^(?:pattern)`. Its named groups are string kwargs.
 
+use regex_syntax::hir::{Hir, HirKind};
 use syn::{Expr, Lit, LitStr};
 
 use crate::ctxt::Errors;
@@ -27,20 +29,42 @@ pub(crate) struct Route {
 pub(crate) enum Pattern {
     /// A literal prefix.
     Prefix(String),
-    /// A regex anchored at the start, with named groups for the kwargs.
-    Regex(String),
+    /// A regex anchored at the start, with a named group per kwarg, and the
+    /// kwargs in the order of the groups.
+    Regex(String, Vec<(String, KwargKind)>),
 }
 
-/// Django's path converters and the regexes they stand for.
-const CONVERTERS: &[(&str, &str)] = &[
-    ("str", "[^/]+"),
-    ("int", "[0-9]+"),
-    ("slug", "[-a-zA-Z0-9_]+"),
+/// How the runtime reads a kwarg's value (the runtime's `KwargKind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KwargKind {
+    /// `str`, `slug`, `uuid` and `path` converters, and `re_path` groups.
+    Str,
+    /// The `int` converter.
+    Int,
+}
+
+impl KwargKind {
+    /// The name of the runtime's `KwargKind` variant.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            KwargKind::Str => "Str",
+            KwargKind::Int => "Int",
+        }
+    }
+}
+
+/// Django's path converters: the regexes they stand for, and how their
+/// values are read.
+const CONVERTERS: &[(&str, &str, KwargKind)] = &[
+    ("str", "[^/]+", KwargKind::Str),
+    ("int", "[0-9]+", KwargKind::Int),
+    ("slug", "[-a-zA-Z0-9_]+", KwargKind::Str),
     (
         "uuid",
         "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        KwargKind::Str,
     ),
-    ("path", ".+"),
+    ("path", ".+", KwargKind::Str),
 ];
 
 const USAGE: &str = "expected `path(\"...\", Handler)` or `re_path(r\"...\", Handler)`";
@@ -78,9 +102,7 @@ pub(crate) fn from_expr(expr: Expr, errors: &mut Errors) -> Option<Route> {
         return None;
     };
     let pattern = if is_regex {
-        translate_re_path(&lit.value())
-            .map(Pattern::Regex)
-            .map_err(|e| vec![e])
+        translate_re_path(&lit.value()).map_err(|e| vec![e])
     } else {
         translate_path(&lit.value())
     };
@@ -109,6 +131,7 @@ pub(crate) fn translate_path(route: &str) -> Result<Pattern, Vec<String>> {
     }
     let mut regex = String::from("^");
     let mut names: Vec<&str> = Vec::new();
+    let mut kwargs: Vec<(String, KwargKind)> = Vec::new();
     let mut rest = route;
     while let Some(open) = rest.find('<') {
         let (literal, after) = (&rest[..open], &rest[open + 1..]);
@@ -129,12 +152,12 @@ pub(crate) fn translate_path(route: &str) -> Result<Pattern, Vec<String>> {
             continue;
         }
         let (converter, name) = inner.split_once(':').unwrap_or(("str", inner));
-        let class = CONVERTERS
+        let found = CONVERTERS
             .iter()
-            .find(|(c, _)| *c == converter)
-            .map(|(_, class)| *class);
-        if class.is_none() {
-            let expected = CONVERTERS.iter().map(|(c, _)| *c).collect::<Vec<_>>();
+            .find(|(c, _, _)| *c == converter)
+            .map(|(_, class, kind)| (*class, *kind));
+        if found.is_none() {
+            let expected = CONVERTERS.iter().map(|(c, _, _)| *c).collect::<Vec<_>>();
             errors.push(format!(
                 "unknown path converter `{converter}`, expected one of: {}",
                 crate::attr::one_of(&expected)
@@ -151,8 +174,9 @@ pub(crate) fn translate_path(route: &str) -> Result<Pattern, Vec<String>> {
         } else {
             names.push(name);
         }
-        if let Some(class) = class {
+        if let Some((class, kind)) = found {
             regex.push_str(&format!("(?P<{name}>{class})"));
+            kwargs.push((name.to_owned(), kind));
         }
     }
     literal_part(rest, &mut regex, &mut errors);
@@ -162,7 +186,7 @@ pub(crate) fn translate_path(route: &str) -> Result<Pattern, Vec<String>> {
         // No converter: a literal prefix.
         Ok(Pattern::Prefix(route.to_owned()))
     } else {
-        Ok(Pattern::Regex(regex))
+        Ok(Pattern::Regex(regex, kwargs))
     }
 }
 
@@ -186,21 +210,41 @@ pub(crate) fn is_identifier(name: &str) -> bool {
 }
 
 /// Validates a `re_path()` regex and anchors it at the start: `^(?:pattern)`
-/// (a leading `^` is dropped first).
-pub(crate) fn translate_re_path(pattern: &str) -> Result<String, String> {
+/// (a leading `^` is dropped first). Its named groups are string kwargs.
+pub(crate) fn translate_re_path(pattern: &str) -> Result<Pattern, String> {
     check_regex(pattern)?;
     let regex = format!("^(?:{})", pattern.strip_prefix('^').unwrap_or(pattern));
     // The pattern alone was valid; wrapped, it can still break, e.g. when a
     // `(?x)` comment swallows the closing parenthesis.
-    check_regex(&regex)?;
-    Ok(regex)
+    let hir = check_regex(&regex)?;
+    let mut kwargs = Vec::new();
+    group_names(&hir, &mut kwargs);
+    Ok(Pattern::Regex(regex, kwargs))
 }
 
-fn check_regex(pattern: &str) -> Result<(), String> {
+fn check_regex(pattern: &str) -> Result<Hir, String> {
     regex_syntax::Parser::new()
         .parse(pattern)
-        .map(drop)
         .map_err(|e| describe(&e))
+}
+
+/// The named groups of a regex, in order, as string kwargs.
+fn group_names(hir: &Hir, kwargs: &mut Vec<(String, KwargKind)>) {
+    match hir.kind() {
+        HirKind::Capture(capture) => {
+            if let Some(name) = &capture.name {
+                kwargs.push((name.to_string(), KwargKind::Str));
+            }
+            group_names(&capture.sub, kwargs);
+        }
+        HirKind::Repetition(repetition) => group_names(&repetition.sub, kwargs),
+        HirKind::Concat(hirs) | HirKind::Alternation(hirs) => {
+            for hir in hirs {
+                group_names(hir, kwargs);
+            }
+        }
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+    }
 }
 
 /// "invalid regex: <what regex_syntax says>", with the pattern and a marker
@@ -229,34 +273,53 @@ mod tests {
 
     use super::*;
 
-    fn regex(s: &str) -> Pattern {
-        Pattern::Regex(s.to_owned())
+    use KwargKind::{Int, Str};
+
+    fn regex(s: &str, kwargs: &[(&str, KwargKind)]) -> Pattern {
+        let kwargs = kwargs.iter().map(|(n, k)| (n.to_string(), *k)).collect();
+        Pattern::Regex(s.to_owned(), kwargs)
     }
 
     #[test]
     fn converters() {
         assert_eq!(
             translate_path("notes/<int:pk>/"),
-            Ok(regex("^notes/(?P<pk>[0-9]+)/"))
+            Ok(regex("^notes/(?P<pk>[0-9]+)/", &[("pk", Int)]))
         );
-        assert_eq!(translate_path("<name>/"), Ok(regex("^(?P<name>[^/]+)/")));
-        assert_eq!(translate_path("<str:name>"), Ok(regex("^(?P<name>[^/]+)")));
+        assert_eq!(
+            translate_path("<name>/"),
+            Ok(regex("^(?P<name>[^/]+)/", &[("name", Str)]))
+        );
+        assert_eq!(
+            translate_path("<str:name>"),
+            Ok(regex("^(?P<name>[^/]+)", &[("name", Str)]))
+        );
         assert_eq!(
             translate_path("a/<slug:s>/b/<path:rest>"),
-            Ok(regex("^a/(?P<s>[-a-zA-Z0-9_]+)/b/(?P<rest>.+)"))
+            Ok(regex(
+                "^a/(?P<s>[-a-zA-Z0-9_]+)/b/(?P<rest>.+)",
+                &[("s", Str), ("rest", Str)]
+            ))
         );
         assert_eq!(
             translate_path("obj/<uuid:id>/"),
             Ok(regex(
-                "^obj/(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/"
+                "^obj/(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/",
+                &[("id", Str)]
             ))
         );
         assert_eq!(
             translate_path("<int:a><int:_b2>"),
-            Ok(regex("^(?P<a>[0-9]+)(?P<_b2>[0-9]+)"))
+            Ok(regex(
+                "^(?P<a>[0-9]+)(?P<_b2>[0-9]+)",
+                &[("a", Int), ("_b2", Int)]
+            ))
         );
         // Unicode names, as Django's `str.isidentifier()`.
-        assert_eq!(translate_path("<int:clé>/"), Ok(regex("^(?P<clé>[0-9]+)/")));
+        assert_eq!(
+            translate_path("<int:clé>/"),
+            Ok(regex("^(?P<clé>[0-9]+)/", &[("clé", Int)]))
+        );
     }
 
     #[test]
@@ -277,9 +340,9 @@ mod tests {
     fn literal_parts_are_escaped() {
         assert_eq!(
             translate_path("v1.0/<int:pk>/(x)+?"),
-            Ok(regex(r"^v1\.0/(?P<pk>[0-9]+)/\(x\)\+\?"))
+            Ok(regex(r"^v1\.0/(?P<pk>[0-9]+)/\(x\)\+\?", &[("pk", Int)]))
         );
-        let Ok(Pattern::Regex(r)) = translate_path("a.b$c^[d]{e}|f*/<slug:s>\\") else {
+        let Ok(Pattern::Regex(r, _)) = translate_path("a.b$c^[d]{e}|f*/<slug:s>\\") else {
             panic!()
         };
         assert_eq!(r, r"^a\.b\$c\^\[d\]\{e\}\|f\*/(?P<s>[-a-zA-Z0-9_]+)\\");
@@ -288,8 +351,13 @@ mod tests {
 
     #[test]
     fn translated_regexes_compile() {
-        for route in ["<int:pk>/", "x/<uuid:u>/<path:p>", "ü/<slug:s>/.*"] {
-            let Ok(Pattern::Regex(r)) = translate_path(route) else {
+        for route in [
+            "<int:pk>/",
+            "x/<uuid:u>/<path:p>",
+            "ü/<slug:s>/.*",
+            "<int:clé>",
+        ] {
+            let Ok(Pattern::Regex(r, _)) = translate_path(route) else {
                 panic!("{route}")
             };
             regex_syntax::Parser::new().parse(&r).unwrap();
@@ -342,11 +410,25 @@ mod tests {
     fn re_path_is_anchored() {
         assert_eq!(
             translate_re_path(r"items/(?P<pk>[-\w]+)/$").unwrap(),
-            r"^(?:items/(?P<pk>[-\w]+)/$)"
+            regex(r"^(?:items/(?P<pk>[-\w]+)/$)", &[("pk", Str)])
         );
-        assert_eq!(translate_re_path(r"^plain/$").unwrap(), r"^(?:plain/$)");
-        assert_eq!(translate_re_path("a|b").unwrap(), "^(?:a|b)");
-        assert_eq!(translate_re_path("").unwrap(), "^(?:)");
+        assert_eq!(
+            translate_re_path(r"^plain/$").unwrap(),
+            regex(r"^(?:plain/$)", &[])
+        );
+        assert_eq!(translate_re_path("a|b").unwrap(), regex("^(?:a|b)", &[]));
+        assert_eq!(translate_re_path("").unwrap(), regex("^(?:)", &[]));
+    }
+
+    #[test]
+    fn re_path_groups_are_string_kwargs() {
+        let Pattern::Regex(_, kwargs) =
+            translate_re_path(r"(?P<a>x)|(y(?P<b>(?:z(?P<c>\d)+)*))(?<d>.)").unwrap()
+        else {
+            panic!()
+        };
+        let names: Vec<_> = kwargs.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+        assert_eq!(names, [("a", Str), ("b", Str), ("c", Str), ("d", Str)]);
     }
 
     #[test]
@@ -383,12 +465,12 @@ mod tests {
         let r = route(parse_quote!(path("sub/<int:pk>/", Sub)))
             .ok()
             .unwrap();
-        assert_eq!(r.pattern, regex("^sub/(?P<pk>[0-9]+)/"));
+        assert_eq!(r.pattern, regex("^sub/(?P<pk>[0-9]+)/", &[("pk", Int)]));
         assert_eq!(r.lit.value(), "sub/<int:pk>/");
         let r = route(parse_quote!(re_path(r"^x/$", handlers::X { n: 1 })))
             .ok()
             .unwrap();
-        assert_eq!(r.pattern, regex("^(?:x/$)"));
+        assert_eq!(r.pattern, regex("^(?:x/$)", &[]));
         assert!(matches!(r.target, Expr::Struct(_)));
 
         let usage = "expected `path(\"...\", Handler)` or `re_path(r\"...\", Handler)`";

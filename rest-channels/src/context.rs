@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::handler::Handler;
 use crate::layer::{ChannelLayer, Event};
 use crate::permissions::{Object, Permission};
-use crate::routing::Kwarg;
+use crate::routing::{Kwarg, KwargKind};
 use crate::scope::{Scope, User};
 
 /// What a connection holds for its whole life.
@@ -160,14 +160,21 @@ impl<'m> Context<'m> {
     /// a bug of the app (500); a value that does not parse as `T` is a 404.
     pub fn kwarg<T: FromKwarg<'m>>(&self, name: &str) -> Result<T, Error> {
         let raw = self
-            .kwargs
-            .iter()
-            .rev()
-            .find(|(n, _, _)| *n == name)
-            .map(|&(_, s, e)| &self.path[s as usize..e as usize])
+            .route_kwarg(name)
+            .map(|(_, raw)| raw)
             .or_else(|| self.conn.scope.url_kwarg(name))
             .ok_or_else(|| Error::msg(format_args!("no URL keyword argument named `{name}`")))?;
         T::from_kwarg(raw).ok_or_else(Error::not_found)
+    }
+
+    /// A keyword argument of the routes matched for this message (the
+    /// innermost route wins): its kind and its raw value.
+    pub(crate) fn route_kwarg(&self, name: &str) -> Option<(KwargKind, &'m str)> {
+        self.kwargs
+            .iter()
+            .rev()
+            .find(|k| k.name == name)
+            .map(|k| (k.kind, &self.path[k.start as usize..k.end as usize]))
     }
 
     /// Sends a JSON message to this client (after what was sent before, and

@@ -7,7 +7,8 @@
 //! - the permission [`check`];
 //! - route application: [`route`] takes what it can of the rest of the
 //!   route's path, [`no_route_left`] refuses a path nobody routes;
-//! - reading the action's arguments ([`arg`], [`arg_errors`]);
+//! - reading the action's arguments, from the route's kwargs or the
+//!   message's keys ([`arg`], [`arg_errors`]);
 //! - running a blocking action off the async workers ([`blocking`]);
 //! - the reply modes: [`respond`], [`silent`], [`broadcast`];
 //! - events: [`event_result`], [`default_event`].
@@ -20,7 +21,7 @@ use crate::error::{Error, FieldErrors};
 use crate::handler::{ActionReturn, EventReturn, Handler, Reply};
 use crate::layer::{Event, GENERAL_BROADCAST};
 use crate::permissions::Permission;
-use crate::routing::RouteTable;
+use crate::routing::{KwargDeserializer, RouteTable};
 
 /// Type-checks a permission leaf at its span.
 #[inline(always)]
@@ -94,25 +95,49 @@ pub fn action_not_allowed(ctx: &Context<'_>) -> Error {
     Error::action_not_allowed(ctx.action())
 }
 
-/// One parameter that could not be read: its key and why.
+/// One parameter that could not be read.
 #[derive(Debug)]
-pub struct ArgError(&'static str, String);
+pub struct ArgError(ArgErrorKind);
 
-/// Reads the message key `key` as `T`; a missing key is `None` for an `Option`.
+#[derive(Debug)]
+enum ArgErrorKind {
+    /// A route kwarg that does not fit the parameter's type: no such object.
+    Kwarg,
+    /// A message key that is missing or ill-typed: its name and why.
+    Key(&'static str, String),
+}
+
+/// Reads the parameter `name` as `T`: the route kwarg of that name when the
+/// routes matched for this message have one (the innermost wins; a value
+/// that does not fit `T` is a 404), else the message key (a missing key is
+/// `None` for an `Option`; a bad one is a 400 naming it).
 #[inline]
-pub fn arg<T: ActionArg>(ctx: &Context<'_>, key: &'static str) -> Result<T, ArgError> {
-    match ctx.message().arg_raw(key) {
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| ArgError(key, message_of(&e))),
-        None => T::deserialize(Missing).map_err(|e| ArgError(key, e.to_string())),
+pub fn arg<T: ActionArg>(ctx: &Context<'_>, name: &'static str) -> Result<T, ArgError> {
+    if let Some((kind, raw)) = ctx.route_kwarg(name) {
+        return T::deserialize(KwargDeserializer::new(kind, raw))
+            .map_err(|_| ArgError(ArgErrorKind::Kwarg));
+    }
+    match ctx.message().arg_raw(name) {
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|e| ArgError(ArgErrorKind::Key(name, message_of(&e)))),
+        None => {
+            T::deserialize(Missing).map_err(|e| ArgError(ArgErrorKind::Key(name, e.to_string())))
+        }
     }
 }
 
-/// The 400 for the parameters that could not be read, all of them together.
+/// The error for the parameters that could not be read: a 404 when a route
+/// kwarg did not fit (the route names nothing, as with
+/// [`Context::kwarg`]), else the 400 naming every bad key.
 #[cold]
 pub fn arg_errors<const N: usize>(errors: [Option<ArgError>; N]) -> Error {
+    let errors = errors.into_iter().flatten();
     let mut fields = FieldErrors::new();
-    for ArgError(key, message) in errors.into_iter().flatten() {
-        fields.add(key, message);
+    for ArgError(kind) in errors {
+        match kind {
+            ArgErrorKind::Kwarg => return Error::not_found(),
+            ArgErrorKind::Key(key, message) => fields.add(key, message),
+        }
     }
     fields.into()
 }

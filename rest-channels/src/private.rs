@@ -12,4 +12,4 @@ pub use crate::dispatch::{
 pub use crate::generics::{GenericAction, assert_model_handler, generic};
 pub use crate::handler::Reply;
 pub use crate::permissions::{And, Not, Or, SettingsDefault};
-pub use crate::routing::{RouteSpec, RouteTable, Routes};
+pub use crate::routing::{KwargKind, RouteSpec, RouteTable, Routes};

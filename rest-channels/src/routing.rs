@@ -13,7 +13,9 @@
 //! | `re_path(r"items/(?P<pk>[-\w]+)/$")` | the regex `^(?:items/(?P<pk>[-\w]+)/$)` |
 //!
 //! Converters: `str` (`[^/]+`), `int` (`[0-9]+`), `slug` (`[-a-zA-Z0-9_]+`),
-//! `uuid` (lower-case hex, 8-4-4-4-12), `path` (`.+`). As with Django routes
+//! `uuid` (lower-case hex, 8-4-4-4-12), `path` (`.+`). An `int` kwarg is a
+//! number, the others and `re_path` groups are strings: an action parameter
+//! named like a kwarg takes its value ([`KwargKind`]). As with Django routes
 //! that lead somewhere else, a route matches a *prefix* of the route's path:
 //! `path("notes/")` also takes `notes/anything/more`, and what is left over
 //! goes to the handler's own routes when it has some. `re_path` patterns are
@@ -24,6 +26,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::de::{self, Deserializer, Visitor};
 use smallvec::SmallVec;
 
 /// One route as the macro emits it.
@@ -32,8 +35,19 @@ use smallvec::SmallVec;
 pub enum RouteSpec {
     /// A literal prefix (a `path()` without converters).
     Prefix(&'static str),
-    /// An anchored regex with named groups.
-    Regex(&'static str),
+    /// An anchored regex with named groups, and each group's kwarg: its
+    /// name and how its value is read.
+    Regex(&'static str, &'static [(&'static str, KwargKind)]),
+}
+
+/// How a URL keyword argument's value is read, by its converter.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KwargKind {
+    /// `str`, `slug`, `uuid`, `path`, and `re_path` groups: a string.
+    Str,
+    /// `int`: a number (digits only; leading zeros are fine).
+    Int,
 }
 
 #[derive(Debug)]
@@ -41,7 +55,8 @@ enum Matcher {
     Prefix(&'static str),
     Regex {
         regex: Regex,
-        names: Box<[(usize, Box<str>)]>,
+        /// Each kwarg's group index, name and kind.
+        kwargs: Box<[(usize, &'static str, KwargKind)]>,
     },
 }
 
@@ -52,8 +67,15 @@ pub struct Routes {
     matchers: Box<[Matcher]>,
 }
 
-/// A URL keyword argument: its name and where its value lies in the route's path.
-pub(crate) type Kwarg = (&'static str, u32, u32);
+/// A URL keyword argument that a route matched.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kwarg {
+    pub(crate) name: &'static str,
+    pub(crate) kind: KwargKind,
+    /// Where its value lies in the route's path: `start..end`.
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
 
 /// The result of a match: which route, where the match ended, and the kwargs.
 #[derive(Debug)]
@@ -67,20 +89,26 @@ impl Routes {
     /// Compiles the routes; the patterns were validated by the macro.
     ///
     /// # Panics
-    /// When a regex does not compile, which the macro rules out.
+    /// When a regex does not compile or lacks a kwarg's group, which the
+    /// macro rules out.
     pub fn new(specs: &[RouteSpec]) -> Self {
         let matchers = specs
             .iter()
             .map(|spec| match *spec {
                 RouteSpec::Prefix(p) => Matcher::Prefix(p),
-                RouteSpec::Regex(r) => {
+                RouteSpec::Regex(r, kwargs) => {
                     let regex = Regex::new(r).unwrap_or_else(|e| panic!("route regex {r:?}: {e}"));
-                    let names = regex
-                        .capture_names()
-                        .enumerate()
-                        .filter_map(|(i, n)| n.map(|n| (i, n.into())))
+                    let kwargs = kwargs
+                        .iter()
+                        .map(|&(name, kind)| {
+                            let index = regex
+                                .capture_names()
+                                .position(|n| n == Some(name))
+                                .unwrap_or_else(|| panic!("route regex {r:?}: no group `{name}`"));
+                            (index, name, kind)
+                        })
                         .collect();
-                    Matcher::Regex { regex, names }
+                    Matcher::Regex { regex, kwargs }
                 }
             })
             .collect();
@@ -100,8 +128,8 @@ impl Routes {
                         });
                     }
                 }
-                Matcher::Regex { regex, names } => {
-                    if names.is_empty() {
+                Matcher::Regex { regex, kwargs } => {
+                    if kwargs.is_empty() {
                         if let Some(m) = regex.find(path) {
                             return Some(RouteMatch {
                                 index,
@@ -110,11 +138,14 @@ impl Routes {
                             });
                         }
                     } else if let Some(c) = regex.captures(path) {
-                        let kwargs = names
+                        let kwargs = kwargs
                             .iter()
-                            .filter_map(|(i, name)| {
-                                c.get(*i).map(|g| {
-                                    (&**name, (base + g.start()) as u32, (base + g.end()) as u32)
+                            .filter_map(|&(i, name, kind)| {
+                                c.get(i).map(|g| Kwarg {
+                                    name,
+                                    kind,
+                                    start: (base + g.start()) as u32,
+                                    end: (base + g.end()) as u32,
                                 })
                             })
                             .collect();
@@ -132,23 +163,125 @@ impl Routes {
 #[doc(hidden)]
 pub type RouteTable = LazyLock<Routes>;
 
+/// Reads a kwarg's raw value as an action parameter: a serde
+/// `Deserializer` over the string, not a JSON document.
+///
+/// A number type parses the text (`"007"` is 7; out of the type's range,
+/// or not a number, is an error); a string type takes it as it is;
+/// `deserialize_any` (a `serde_json::Value`, an untagged enum) sees a
+/// number for an `int` kwarg, a string otherwise; an enum takes a unit
+/// variant by name. Every error means "no such object": the caller makes
+/// it a 404, as [`Context::kwarg`](crate::Context::kwarg) does.
+pub(crate) struct KwargDeserializer<'a> {
+    kind: KwargKind,
+    raw: &'a str,
+}
+
+impl<'a> KwargDeserializer<'a> {
+    pub(crate) fn new(kind: KwargKind, raw: &'a str) -> Self {
+        KwargDeserializer { kind, raw }
+    }
+
+    fn parse<T: std::str::FromStr>(&self) -> Result<T, de::value::Error> {
+        self.raw.parse().map_err(|_| {
+            de::Error::invalid_value(de::Unexpected::Str(self.raw), &"a number in range")
+        })
+    }
+}
+
+macro_rules! parse_and_visit {
+    ($($deserialize:ident => $visit:ident,)*) => {$(
+        fn $deserialize<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            visitor.$visit(self.parse()?)
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for KwargDeserializer<'de> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.kind {
+            KwargKind::Int => match self.raw.parse::<u64>() {
+                Ok(n) => visitor.visit_u64(n),
+                Err(_) => visitor.visit_u128(self.parse()?),
+            },
+            KwargKind::Str => visitor.visit_borrowed_str(self.raw),
+        }
+    }
+
+    parse_and_visit! {
+        deserialize_bool => visit_bool,
+        deserialize_i8 => visit_i8,
+        deserialize_i16 => visit_i16,
+        deserialize_i32 => visit_i32,
+        deserialize_i64 => visit_i64,
+        deserialize_i128 => visit_i128,
+        deserialize_u8 => visit_u8,
+        deserialize_u16 => visit_u16,
+        deserialize_u32 => visit_u32,
+        deserialize_u64 => visit_u64,
+        deserialize_u128 => visit_u128,
+        deserialize_f32 => visit_f32,
+        deserialize_f64 => visit_f64,
+        deserialize_char => visit_char,
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_borrowed_str(self.raw)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_borrowed_str(self.raw)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        de::value::BorrowedStrDeserializer::<Self::Error>::new(self.raw)
+            .deserialize_enum(name, variants, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     static ROUTES: LazyLock<Routes> = LazyLock::new(|| {
         Routes::new(&[
-            RouteSpec::Regex(r"^notes/(?P<pk>[0-9]+)/"),
+            RouteSpec::Regex(r"^notes/(?P<pk>[0-9]+)/", &[("pk", KwargKind::Int)]),
             RouteSpec::Prefix("notes/"),
-            RouteSpec::Regex(r"^(?:items/(?P<pk>[-\w]+)/$)"),
-            RouteSpec::Regex(r"^(?:plain/$)"),
+            RouteSpec::Regex(r"^(?:items/(?P<pk>[-\w]+)/$)", &[("pk", KwargKind::Str)]),
+            RouteSpec::Regex(r"^(?:plain/$)", &[]),
         ])
     });
 
     fn kw(path: &str, m: &RouteMatch) -> Vec<(String, String)> {
         m.kwargs
             .iter()
-            .map(|(n, s, e)| (n.to_string(), path[*s as usize..*e as usize].to_string()))
+            .map(|k| {
+                let value = &path[k.start as usize..k.end as usize];
+                (k.name.to_string(), value.to_string())
+            })
             .collect()
     }
 
@@ -157,11 +290,13 @@ mod tests {
         let m = ROUTES.resolve("notes/12/", 0).unwrap();
         assert_eq!((m.index, m.end), (0, 9));
         assert_eq!(kw("notes/12/", &m), [("pk".into(), "12".into())]);
+        assert_eq!(m.kwargs[0].kind, KwargKind::Int);
         let m = ROUTES.resolve("notes/abc/", 0).unwrap();
         assert_eq!((m.index, m.end), (1, 6));
         let m = ROUTES.resolve("items/a-b_c/", 0).unwrap();
         assert_eq!(m.index, 2);
         assert_eq!(kw("items/a-b_c/", &m), [("pk".into(), "a-b_c".into())]);
+        assert_eq!(m.kwargs[0].kind, KwargKind::Str);
         assert_eq!(ROUTES.resolve("plain/", 0).unwrap().index, 3);
     }
 
@@ -188,5 +323,57 @@ mod tests {
         let m = ROUTES.resolve(&full[4..], 4).unwrap();
         assert_eq!(kw(full, &m), [("pk".into(), "7".into())]);
         assert_eq!(m.end, full.len());
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(kind: KwargKind, raw: &str) -> Option<T> {
+        T::deserialize(KwargDeserializer::new(kind, raw)).ok()
+    }
+
+    #[test]
+    fn kwargs_read_as_numbers_by_their_type() {
+        use KwargKind::{Int, Str};
+        assert_eq!(read::<i64>(Int, "007"), Some(7));
+        assert_eq!(read::<u8>(Int, "255"), Some(255));
+        assert_eq!(read::<u8>(Int, "300"), None);
+        assert_eq!(read::<i64>(Int, "99999999999999999999"), None);
+        assert_eq!(
+            read::<u128>(Int, "99999999999999999999"),
+            Some(99999999999999999999)
+        );
+        assert_eq!(read::<Option<i32>>(Int, "5"), Some(Some(5)));
+        // A string kwarg that is a number reads as one; one that is not, does not.
+        assert_eq!(read::<i64>(Str, "-12"), Some(-12));
+        assert_eq!(read::<i64>(Str, "abc-1"), None);
+        assert_eq!(read::<f64>(Str, "1.5"), Some(1.5));
+    }
+
+    #[test]
+    fn kwargs_read_as_strings_and_self_describing_values() {
+        use KwargKind::{Int, Str};
+        assert_eq!(read::<String>(Str, "abc-1"), Some("abc-1".to_owned()));
+        assert_eq!(read::<String>(Int, "007"), Some("007".to_owned()));
+        assert_eq!(
+            read::<serde_json::Value>(Int, "007"),
+            Some(serde_json::json!(7))
+        );
+        assert_eq!(
+            read::<serde_json::Value>(Str, "007"),
+            Some(serde_json::json!("007"))
+        );
+        assert_eq!(read::<Vec<u8>>(Str, "abc"), None);
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        enum Colour {
+            Red,
+            Blue,
+        }
+        assert_eq!(read::<Colour>(Str, "blue"), Some(Colour::Blue));
+        assert_eq!(read::<Colour>(Str, "green"), None);
+        let _ = Colour::Red;
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Pk(u32);
+        assert_eq!(read::<Pk>(Int, "42"), Some(Pk(42)));
     }
 }
