@@ -189,7 +189,7 @@ mod tests {
     const TITLE: Column = Column::new("title", ColumnType::Text);
     const AUTHOR: Column = Column::new("author", ColumnType::Integer);
 
-    fn sql(query: &str, backend: Backend) -> Result<(String, Vec<String>), Error> {
+    fn render(query: &str, backend: Backend) -> Result<(String, Vec<String>), Error> {
         let q = QueryParams::parse(query);
         let mut s = Query::select();
         s.column("id").from("notes");
@@ -218,28 +218,28 @@ mod tests {
 
     #[test]
     fn values_are_bound_and_identifiers_quoted() {
-        let (sql, values) = sql("author=2&search=x%27y+z&ordering=-title,nope", Backend::Sqlite).unwrap();
+        let (sql, values) = render("author=2&search=x%27y+z&ordering=-title,nope", Backend::Sqlite).unwrap();
         assert_eq!(
             sql,
-            r#"SELECT "id" FROM "notes" WHERE "author" = ? AND lower("title") LIKE ? ESCAPE '\' AND lower("title") LIKE ? ESCAPE '\' ORDER BY "title" DESC, "id" ASC"#
+            r#"SELECT "id" FROM "notes" WHERE "author" = ? AND (lower("title")) LIKE ? ESCAPE '\' AND (lower("title")) LIKE ? ESCAPE '\' ORDER BY "title" DESC, "id" ASC"#
         );
         assert_eq!(values.len(), 3);
         assert!(values[1].contains("%x'y%"), "{values:?}");
-        let (sql, _) = sql("search=a&ordering=title", Backend::Postgres).unwrap();
+        let (sql, _) = render("search=a&ordering=title", Backend::Postgres).unwrap();
         assert_eq!(
             sql,
-            r#"SELECT "id" FROM "notes" WHERE lower("title" COLLATE "C") LIKE $1 ESCAPE '\' ORDER BY "title" COLLATE "C" ASC, "id" ASC"#
+            r#"SELECT "id" FROM "notes" WHERE (lower("title" COLLATE "C")) LIKE $1 ESCAPE E'\\' ORDER BY "title" COLLATE "C" ASC, "id" ASC"#
         );
     }
 
     #[test]
     fn bad_filter_values_name_the_field() {
         for v in ["abc", "1.5", "1a", "true"] {
-            let e = sql(&format!("author={v}"), Backend::Sqlite).unwrap_err();
+            let e = render(&format!("author={v}"), Backend::Sqlite).unwrap_err();
             assert_eq!(e.status(), 400);
             assert!(e.to_string().contains("author"), "{e}");
         }
-        let (sql, values) = sql("author=", Backend::Sqlite).unwrap();
+        let (sql, values) = render("author=", Backend::Sqlite).unwrap();
         assert!(values.is_empty() && !sql.contains("author"), "{sql}");
     }
 }
