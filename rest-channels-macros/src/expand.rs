@@ -68,6 +68,7 @@ fn handler_impl(handler: &HandlerImpl) -> TokenStream {
     let self_ty = &handler.item.self_ty;
     let ctx = local("ctx");
     let (permission_type, permission) = permission(handler);
+    // In the async block, ahead of the generic arms (see `generic_arms`).
     let model_handler = handler.generics.as_ref().map(|(_, name)| {
         let k = krate_at(krate, name.span());
         quote_spanned!(name.span()=> #k::__private::assert_model_handler::<Self>();)
@@ -86,8 +87,8 @@ fn handler_impl(handler: &HandlerImpl) -> TokenStream {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#krate::__private::Reply, #krate::Error>,
             > + ::core::marker::Send {
-                #model_handler
                 async move {
+                    #model_handler
                     #krate::__private::check(<Self as #krate::Handler>::permission(), #ctx).await?;
                     #routes
                     #dispatch
@@ -214,19 +215,23 @@ fn dispatch(handler: &HandlerImpl) -> TokenStream {
     }
 }
 
-/// One arm per action of the generic handler. The call is placed at the
-/// generic's name, as the `assert_model_handler` check: a type without
-/// `impl ModelHandler` is one error there, not one per arm.
+/// One arm per action of the generic handler. Each call is placed, all of
+/// it, at the generic's name, as the `assert_model_handler` check that
+/// precedes it in the same async block: rustc reports an unmet bound once
+/// per place, so a type without `impl ModelHandler` is one error there,
+/// not one more per arm (nor one over the whole attribute, which is what a
+/// check outside the async block gave).
 fn generic_arms(krate: &Path, generic: GenericHandler, name: &Ident) -> TokenStream {
-    let ctx = local("ctx");
-    let k = krate_at(krate, name.span());
+    let span = name.span();
+    let ctx = Ident::new("ctx", Span::mixed_site().located_at(span));
+    let k = krate_at(krate, span);
     let arms = generic.actions().iter().map(|action| {
         let wire_name = action.wire_name();
-        let variant = Ident::new(action.variant(), Span::call_site());
-        let generic = quote_spanned!(name.span()=> #k::__private::generic);
-        quote! {
-            #wire_name => #generic(self, #ctx, #krate::__private::GenericAction::#variant).await,
-        }
+        let variant = Ident::new(action.variant(), span);
+        let call = quote_spanned! {span=>
+            #k::__private::generic(self, #ctx, #k::__private::GenericAction::#variant).await
+        };
+        quote!(#wire_name => #call,)
     });
     quote!(#(#arms)*)
 }

@@ -410,7 +410,7 @@ mod tests {
             )
         };
         for part in [
-            ":: rest_channels :: __private :: assert_model_handler :: < Self > () ; async move {",
+            "async move { :: rest_channels :: __private :: assert_model_handler :: < Self > () ; :: rest_channels :: __private :: check (",
             ours,
             &format!("\"retrieve\" => {}", generic("Retrieve")),
             &format!("\"update\" => {}", generic("Update")),
