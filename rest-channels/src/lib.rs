@@ -101,20 +101,194 @@ pub use db::Database;
 pub use generics::ModelHandler;
 pub use model::Model;
 
-/// Makes an `impl` block an action handler (a route target): `permissions = [...]`, `routes = [...]`.
-pub use rest_channels_macros::action_handler;
-/// Marks a method of an `#[action_handler]` or `#[consumer]` impl as an action.
+/// Makes an inherent `impl Type { ... }` block an action handler: the
+/// actions a route leads to. Implements [`Handler`] for `Type`.
 ///
-/// Options: `name = "wire_name"`, `mode = "response" | "broadcast" | "none"`,
-/// `broadcast_type = "chat.message"`, `send_response_in_broadcast = false`.
+/// ```
+/// use rest_channels::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Items;
+///
+/// #[action_handler(permissions = [IsAuthenticated & !IsStaff])]
+/// impl Items {
+///     /// `{"action": "rename", "route": "items/7/", "name": "Seven"}`:
+///     /// `pk` is the route's, `name` the message's.
+///     #[async_action]
+///     async fn rename(&self, pk: i64, name: String) -> ActionResult {
+///         Ok(reply!({"pk": pk, "name": name}, 200))
+///     }
+///
+///     /// A plain `fn` is a blocking action: it runs off the async workers.
+///     #[async_action(name = "peek")]
+///     fn peek_now(&self, ctx: &Context<'_>, pk: i64) -> ActionResult {
+///         Ok(reply!({"pk": pk, "user": ctx.user().map(|u| u.username())}, 200))
+///     }
+/// }
+///
+/// #[derive(Default)]
+/// pub struct Api;
+///
+/// #[consumer(routes = [path("items/<int:pk>/", Items)])]
+/// impl Api {}
+/// ```
+///
+/// # Options
+///
+/// All optional:
+///
+/// - `permissions = [A, B & !C, D | (E & F)]`: the handler's permission,
+///   the conjunction of the list, checked in order. Each item combines
+///   permission values with `&`, `|`, `!` and parentheses (`&&` and `||` are
+///   errors); anything else in an item (a path such as `IsAuthenticated`, a
+///   call, a struct literal) is a value that must implement [`Permission`].
+///   `[]` allows everything; without the option the app's default
+///   permissions apply.
+/// - `routes = [path("...", Handler), re_path(r"...", Handler), ...]`: where
+///   the rest of the message's `route` leads. `path` takes Django's
+///   converters (`<int:pk>`, `<slug:s>`, `<str:name>` or `<name>`,
+///   `<uuid:id>`, `<path:rest>`); `re_path` a regex with named groups. Both
+///   match a prefix of the route, anchored at its start, and are checked
+///   when the crate compiles: an unknown converter or an invalid regex is an
+///   error at the pattern. The target is an expression (usually a unit
+///   struct) evaluated per message, whose type implements [`Handler`].
+/// - `generics = ListCreate`: the handler also has the actions of one of
+///   Django REST framework's generic handlers, run over its model by the
+///   runtime ([`generics`]); the type implements [`ModelHandler`], which
+///   names the model.
+///
+///   | `generics =` | actions |
+///   |---|---|
+///   | `Create` | `create` |
+///   | `List` | `list` |
+///   | `Retrieve` | `retrieve` |
+///   | `Update` | `update`, `partial_update` |
+///   | `Destroy` | `destroy` |
+///   | `ListCreate` | `list`, `create` |
+///   | `RetrieveUpdate` | `retrieve`, `update`, `partial_update` |
+///   | `RetrieveDestroy` | `retrieve`, `destroy` |
+///   | `RetrieveUpdateDestroy` | `retrieve`, `update`, `partial_update`, `destroy` |
+///
+///   The block's own actions sit beside them, under other names.
+/// - `crate = "path"`: where this crate is, when it is not
+///   `::rest_channels` (a renamed dependency, a re-export).
+///
+/// # Actions
+///
+/// The block's [`#[async_action]`](macro@async_action) methods: an
+/// `async fn` or a plain (blocking) `fn` taking `&self` and:
+///
+/// - optionally `&Context<'_>` (any path ending in `Context`, by shared
+///   reference): the [`Context`];
+/// - named parameters, each read by its name with serde: from the route's
+///   keyword argument of that name when the routes matched for the message
+///   have one (the innermost route wins, and the route wins over a message
+///   key of the same name), else from the message key. An `<int:...>`
+///   kwarg is a number (`"007"` is 7), the other converters and `re_path`
+///   groups are strings (a number type parses them); a kwarg that does not
+///   fit the parameter's type (out of range, not a number) is a 404, as
+///   [`Context::kwarg`]. A missing key is `None` for an `Option` and an
+///   error otherwise; every bad key is reported, together, as a 400.
+///   Parameters are owned types (`String`, not `&str`); `action`, `route`
+///   and `request_id` are the envelope's own keys.
+///
+/// The return type implements [`ActionReturn`]: `(data, status)` or a
+/// `Result` of it, such as [`ActionResult`].
+///
+/// # Errors
+///
+/// Mistakes are compile errors at the offending token, all of them at once:
+/// an unknown or repeated option, an unknown mode, converter or generic
+/// handler, an invalid regex, an option that needs `mode = "broadcast"`, a
+/// broadcast in a `#[consumer]` without `group`, a duplicate action name
+/// (with a pointer to the first), an action named like one that `generics`
+/// provides, a receiver other than `&self`, a reserved or repeated message
+/// key, a borrowed parameter, a parameter pattern that is not a name,
+/// `#[event]` and the hooks in an `#[action_handler]`, a generic or trait
+/// impl, and the method attributes outside an annotated block. Type errors
+/// are worded by this crate's traits and placed at the user's tokens: a
+/// permission that is not a [`Permission`], a route target that is not a
+/// [`Handler`], a parameter type serde cannot read, a return type that is
+/// not an action result, a `generics` handler without `impl ModelHandler`.
+/// On an error the block is still emitted, with stub impls, so that one
+/// mistake does not cascade into errors wherever the type is used.
+pub use rest_channels_macros::action_handler;
+/// Marks a method of an [`#[action_handler]`](macro@action_handler) or
+/// [`#[consumer]`](macro@consumer) block as an action (see
+/// [`action_handler`](macro@action_handler) for what it takes and returns).
+///
+/// Options, all optional:
+///
+/// - `name = "wire_name"`: the action's name in messages (default: the
+///   method's name, without `r#`).
+/// - `mode = "response" | "broadcast" | "none"`: reply to the sender (the
+///   default); or also send the result as an event to the connection's
+///   group (a `#[consumer]` needs `group = "..."` for it; an action handler
+///   broadcasts to the group of the consumer that routed to it); or send
+///   nothing on success (errors are still replied).
+/// - `broadcast_type = "chat.message"` (`mode = "broadcast"` only): the
+///   event's type; without it, the general broadcast, which consumers
+///   forward to their clients as it is.
+/// - `send_response_in_broadcast = false` (`mode = "broadcast"` only): do
+///   not reply to the sender.
 pub use rest_channels_macros::async_action;
-/// Makes an `impl` block a consumer (an endpoint): `permissions = [...]`, `routes = [...]`, `group = "url_kwarg"`.
+/// Makes an inherent `impl Type { ... }` block a consumer: an endpoint,
+/// served with [`axum::websocket`] one value per connection (made with
+/// `Default`, which the type implements). Implements [`Handler`] and
+/// [`Consumer`] for `Type`.
+///
+/// ```
+/// use rest_channels::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Room;
+///
+/// #[consumer(permissions = [IsAuthenticated], group = "room_id")]
+/// impl Room {
+///     /// Replies, and sends a `chat.message` event to the room's group.
+///     #[async_action(mode = "broadcast", broadcast_type = "chat.message")]
+///     async fn say(&self, ctx: &Context<'_>, text: String) -> ActionResult {
+///         Ok(reply!({"text": text, "user": ctx.user().map(|u| u.username())}, 200))
+///     }
+///
+///     #[event("chat.message")]
+///     async fn chat_message(&self, ctx: &Context<'_>, event: &Event) {
+///         ctx.forward(event);
+///     }
+///
+///     #[on_connect]
+///     async fn connected(&self, ctx: &Context<'_>) -> Result<(), Error> {
+///         ctx.send_json(&serde_json::json!({"hello": ctx.channel_name()}))
+///     }
+/// }
+/// ```
+///
+/// Options: those of [`action_handler`](macro@action_handler), and
+/// `group = "url_kwarg"`: every connection joins the group named by this
+/// URL keyword argument (of the axum route, `/ws/rooms/{room_id}/`), and
+/// broadcasts go there.
+///
+/// Besides actions, the block may have [`#[event("type")]`](macro@event)
+/// methods, and one [`#[on_connect]`](macro@on_connect) and one
+/// [`#[on_disconnect]`](macro@on_disconnect).
 pub use rest_channels_macros::consumer;
-/// Marks a consumer method as the handler of channel-layer events of one type: `#[event("chat.message")]`.
+/// Marks a method of a [`#[consumer]`](macro@consumer) block as the handler
+/// of the channel-layer events of one type: `#[event("chat.message")]`.
+///
+/// The method takes `&self` and, optionally, `&Context<'_>` and `&Event`,
+/// may be `async` or not, and returns `()` or `Result<(), E>`. Events
+/// without a method of their own: the general broadcast is forwarded to the
+/// client, other types are dropped with a warning.
 pub use rest_channels_macros::event;
-/// Marks a consumer method to run when a connection opens.
+/// Marks the method of a [`#[consumer]`](macro@consumer) block that runs
+/// after the upgrade, before the first message: an `async fn` taking
+/// `&self` and, optionally, `&Context<'_>`, returning `()` or
+/// `Result<(), E>` (an error closes the connection: code 4003 for a
+/// permission error, 1011 otherwise).
 pub use rest_channels_macros::on_connect;
-/// Marks a consumer method to run when a connection closes.
+/// Marks the method of a [`#[consumer]`](macro@consumer) block that runs
+/// after the connection closed and left its groups: an `async fn` taking
+/// `&self` and, optionally, `&Context<'_>`, returning `()`.
 pub use rest_channels_macros::on_disconnect;
 
 /// Maps a struct to a table: implements [`Model`](model::Model) and
