@@ -68,6 +68,7 @@
 
 mod attr;
 mod ctxt;
+mod derive_model;
 mod expand;
 mod fallback;
 mod generics;
@@ -117,6 +118,18 @@ pub fn on_connect(_args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_disconnect(_args: TokenStream, input: TokenStream) -> TokenStream {
     misplaced(Inner::OnDisconnect, input.into()).into()
+}
+
+/// Maps a struct to a table: implements `rest_channels::model::Model` and
+/// `rest_channels::permissions::Object` for it, and defines `<Name>Fields`,
+/// the type of its `FIELDS` constant.
+///
+/// Options: `#[model(table = "...", crate = "path")]` on the struct;
+/// `primary_key`, `read_only`, `owner`, `default`, `default = <literal>` and
+/// `validate(...)` on its fields. Documented in the runtime crate.
+#[proc_macro_derive(Model, attributes(model))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    derive_model::derive(input.into()).into()
 }
 
 /// `#[action_handler]` / `#[consumer]`: parse -> model -> check -> expand,

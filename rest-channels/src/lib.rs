@@ -307,7 +307,7 @@ pub use rest_channels_macros::on_disconnect;
 /// use rest_channels::model::WriteMode;
 /// use serde::Serialize;
 ///
-/// fn no_spaces(s: &String) -> Result<(), String> {
+/// fn no_spaces(s: &str) -> Result<(), String> {
 ///     if s.contains(' ') { Err("No spaces, please.".into()) } else { Ok(()) }
 /// }
 ///
@@ -382,7 +382,7 @@ pub use rest_channels_macros::on_disconnect;
 /// | `length(bytes, max = 255)` | a `String`'s length in UTF-8 bytes |
 /// | `range(min = 0, max = 10)` | a number's value; the bounds are literals of the field's type (`0.5` for an `f64`) |
 /// | `email` | a `String` is an e-mail address |
-/// | `custom(path::to::check)` | `fn check(value: &T) -> Result<(), String>`, `T` the field's type (inside its `Option`); the error is the message |
+/// | `custom(path::to::check)` | `fn check(value: &T) -> Result<(), String>`, `T` the field's type (inside its `Option`; `&str` will do for a `String`); the error is the message |
 ///
 /// Mistakes are compile errors at their token, all at once: an unknown or
 /// repeated option or rule, a missing table or primary key, two primary
@@ -396,6 +396,11 @@ pub use permissions::IsAdminUser as IsStaff;
 
 /// Everything an app needs, in one `use`.
 pub mod prelude {
+    pub use crate::Model;
+    pub use crate::db::{Database, Tx};
+    pub use crate::generics::ModelHandler;
+    pub use crate::model::{Column, Values};
+    pub use crate::pagination::Pagination;
     pub use crate::reply;
     pub use crate::{
         ActionResult, AllowAny, App, Context, Error, Event, IsAdminUser, IsAuthenticated,
@@ -403,9 +408,4 @@ pub mod prelude {
         Permission, Scope, SimpleUser, User, action_handler, async_action, consumer, event,
         on_connect, on_disconnect,
     };
-    pub use crate::db::{Database, Tx};
-    pub use crate::generics::ModelHandler;
-    pub use crate::model::{Column, Values};
-    pub use crate::Model;
-    pub use crate::pagination::Pagination;
 }

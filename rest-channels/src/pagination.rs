@@ -261,7 +261,10 @@ impl QueryParams {
         if self.pairs.is_empty() {
             return path.to_owned();
         }
-        let mut out = form_urlencoded::Serializer::new(format!("{path}?"));
+        // The pairs start after the `?` (`new` would put a `&` before the first).
+        let target = format!("{path}?");
+        let start = target.len();
+        let mut out = form_urlencoded::Serializer::for_suffix(target, start);
         for (k, v) in &self.pairs {
             out.append_pair(k, v);
         }
