@@ -150,7 +150,10 @@ impl Database {
         }
         #[cfg(feature = "postgres")]
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect(url)
+                .await?;
             return Ok(Database::Postgres(pool));
         }
         Err(DbError::Url(url.to_owned()))
@@ -504,7 +507,11 @@ impl Tx {
 
     /// Updates the row of `M` whose primary key is `pk` and returns it as
     /// stored; `None` when there is no such row.
-    pub async fn update<M: Model>(&mut self, pk: Value, values: Values) -> Result<Option<M>, Error> {
+    pub async fn update<M: Model>(
+        &mut self,
+        pk: Value,
+        values: Values,
+    ) -> Result<Option<M>, Error> {
         if values.is_empty() {
             return self.fetch_optional(&select_by_pk::<M>(pk)).await;
         }
@@ -514,10 +521,10 @@ impl Tx {
             update.value(name, Expr::val(sea_value::<M>(name, v)));
         }
         update
-            .and_where(Expr::col(M::PRIMARY_KEY.name()).eq(Expr::val(sea_value::<M>(
-                M::PRIMARY_KEY.name(),
-                pk,
-            ))))
+            .and_where(
+                Expr::col(M::PRIMARY_KEY.name())
+                    .eq(Expr::val(sea_value::<M>(M::PRIMARY_KEY.name(), pk))),
+            )
             .returning(Query::returning().columns(M::COLUMNS.iter().map(|c| c.name())));
         with_query!(self, update, |conn, q| {
             match q.fetch_optional(conn).await.map_err(Error::internal)? {

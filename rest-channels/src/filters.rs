@@ -67,9 +67,11 @@ fn parse_value(raw: &str, ty: ColumnType) -> Result<Value, &'static str> {
             .filter(|f| f.is_finite())
             .map(Value::Real)
             .ok_or("A valid number is required."),
-        ColumnType::Boolean => <bool as FieldType>::from_json(&serde_json::Value::String(raw.into()))
-            .map(Value::Boolean)
-            .map_err(|_| "Must be a valid boolean."),
+        ColumnType::Boolean => {
+            <bool as FieldType>::from_json(&serde_json::Value::String(raw.into()))
+                .map(Value::Boolean)
+                .map_err(|_| "Must be a valid boolean.")
+        }
         ColumnType::Text => Ok(Value::Text(raw.to_owned())),
     }
 }
@@ -128,7 +130,8 @@ pub(crate) fn search(
         let pattern = contains_pattern(term);
         let mut any = Cond::any();
         for column in fields {
-            any = any.add(lowered(column, backend).like(LikeExpr::new(pattern.clone()).escape('\\')));
+            any =
+                any.add(lowered(column, backend).like(LikeExpr::new(pattern.clone()).escape('\\')));
         }
         select.cond_where(any);
     }
@@ -218,7 +221,11 @@ mod tests {
 
     #[test]
     fn values_are_bound_and_identifiers_quoted() {
-        let (sql, values) = render("author=2&search=x%27y+z&ordering=-title,nope", Backend::Sqlite).unwrap();
+        let (sql, values) = render(
+            "author=2&search=x%27y+z&ordering=-title,nope",
+            Backend::Sqlite,
+        )
+        .unwrap();
         assert_eq!(
             sql,
             r#"SELECT "id" FROM "notes" WHERE "author" = ? AND (lower("title")) LIKE ? ESCAPE '\' AND (lower("title")) LIKE ? ESCAPE '\' ORDER BY "title" DESC, "id" ASC"#

@@ -112,7 +112,9 @@ pub trait ModelHandler: Handler {
     /// [`AppBuilder::database`](crate::AppBuilder::database)).
     fn database<'c>(&self, ctx: &Context<'c>) -> Result<&'c Database, Error> {
         ctx.app().database().ok_or_else(|| {
-            Error::msg("a generic handler ran, but the app has no database: App::builder().database(db)")
+            Error::msg(
+                "a generic handler ran, but the app has no database: App::builder().database(db)",
+            )
         })
     }
 
@@ -209,7 +211,8 @@ impl QuerySet {
     /// Keeps the rows whose `column` equals `value`.
     pub fn filter(&mut self, column: Column, value: impl Into<Value>) -> &mut Self {
         let v = db::to_sea(value.into(), column.ty());
-        self.select.and_where(Expr::col(column.name()).eq(Expr::val(v)));
+        self.select
+            .and_where(Expr::col(column.name()).eq(Expr::val(v)));
         self
     }
 
@@ -272,12 +275,20 @@ pub async fn generic<H: ModelHandler>(
     }
 }
 
-fn respond<T: serde::Serialize + ?Sized>(ctx: &Context<'_>, data: &T, status: u16) -> Result<Reply, Error> {
+fn respond<T: serde::Serialize + ?Sized>(
+    ctx: &Context<'_>,
+    data: &T,
+    status: u16,
+) -> Result<Reply, Error> {
     write_reply(ctx.message().head(), data, status).map(|s| Reply(Some(s)))
 }
 
 /// The handler's rows: every column of its model, narrowed by its queryset.
-fn queryset<H: ModelHandler>(h: &H, ctx: &Context<'_>, backend: Backend) -> Result<SelectStatement, Error> {
+fn queryset<H: ModelHandler>(
+    h: &H,
+    ctx: &Context<'_>,
+    backend: Backend,
+) -> Result<SelectStatement, Error> {
     let mut rows = QuerySet {
         select: db::select_all::<H::Model>(),
         backend,
@@ -427,7 +438,11 @@ async fn retrieve<H: ModelHandler>(h: &H, ctx: &Context<'_>) -> Result<Reply, Er
     respond(ctx, &obj, 200)
 }
 
-async fn update<H: ModelHandler>(h: &H, ctx: &Context<'_>, mode: WriteMode) -> Result<Reply, Error> {
+async fn update<H: ModelHandler>(
+    h: &H,
+    ctx: &Context<'_>,
+    mode: WriteMode,
+) -> Result<Reply, Error> {
     let db = h.database(ctx)?;
     let mut tx = db.begin_write().await?;
     let obj = get_object(h, ctx, Source::Tx(&mut tx)).await?;

@@ -165,7 +165,10 @@ impl Values {
     /// A column's value, if set.
     pub fn get(&self, column: impl Into<ColumnName>) -> Option<&Value> {
         let name = column.into().0;
-        self.entries.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
     /// Removes a column's value.
     pub fn remove(&mut self, column: impl Into<ColumnName>) -> Option<Value> {
@@ -249,7 +252,9 @@ pub trait FieldType: Sized + Send + Sync + 'static {
         values: &mut Values,
         errors: &mut FieldErrors,
     ) {
-        read_field(data, name, mode, required, default, validate, values, errors)
+        read_field(
+            data, name, mode, required, default, validate, values, errors,
+        )
     }
 }
 
@@ -286,7 +291,9 @@ impl FieldType for f64 {
     const TYPE: ColumnType = ColumnType::Real;
     fn from_json(v: &Json) -> Result<Self, Cow<'static, str>> {
         match v {
-            Json::Number(n) => n.as_f64().ok_or_else(|| "A valid number is required.".into()),
+            Json::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| "A valid number is required.".into()),
             Json::String(s) => s
                 .trim()
                 .parse::<f64>()
@@ -316,8 +323,8 @@ impl FieldType for bool {
             Json::String(s) => match s.as_str() {
                 "true" | "True" | "TRUE" | "on" | "On" | "ON" | "1" | "yes" | "Yes" | "YES"
                 | "y" | "Y" | "t" | "T" => Ok(true),
-                "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "0" | "no" | "No"
-                | "NO" | "n" | "N" | "f" | "F" => Ok(false),
+                "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "0" | "no" | "No" | "NO"
+                | "n" | "N" | "f" | "F" => Ok(false),
                 _ => Err("Must be a valid boolean.".into()),
             },
             Json::Null => Err(NOT_NULL.into()),
@@ -381,7 +388,9 @@ fn json_integer(v: &Json) -> Result<i64, Cow<'static, str>> {
             // 1.0 is an integer to Django REST framework; 1.5 is not.
             None => match n.as_f64() {
                 Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
-                _ if n.is_u64() => Err("Ensure this value is less than or equal to 9223372036854775807.".into()),
+                _ if n.is_u64() => {
+                    Err("Ensure this value is less than or equal to 9223372036854775807.".into())
+                }
                 _ => Err(MSG.into()),
             },
         },
@@ -548,7 +557,8 @@ pub mod validate {
         let hi = max.unwrap_or(<T as garde::rules::range::Bounds>::MAX);
         if garde::rules::range::apply(v, (Some(lo), Some(hi))).is_err() {
             if *v < lo {
-                problems.push(format!("Ensure this value is greater than or equal to {lo}.").into());
+                problems
+                    .push(format!("Ensure this value is greater than or equal to {lo}.").into());
             } else {
                 problems.push(format!("Ensure this value is less than or equal to {hi}.").into());
             }
@@ -668,7 +678,12 @@ mod tests {
 
     #[test]
     fn json_types_in_drf_words() {
-        let (_, e) = read::<String>(json!({"f": {"nested": true}}), WriteMode::Create, true, None);
+        let (_, e) = read::<String>(
+            json!({"f": {"nested": true}}),
+            WriteMode::Create,
+            true,
+            None,
+        );
         assert_eq!(messages(&e), ["Not a valid string."]);
         let (_, e) = read::<String>(json!({"f": null}), WriteMode::Create, true, None);
         assert_eq!(messages(&e), ["This field may not be null."]);

@@ -132,16 +132,20 @@ impl Pagination {
                     Some("last") => pages,
                     Some(v) => match v.parse::<u64>() {
                         Ok(n) if (1..=pages).contains(&n) => n,
-                        _ => return Err(Error::new(404, serde_json::json!({"detail": INVALID_PAGE}))),
+                        _ => {
+                            return Err(Error::new(
+                                404,
+                                serde_json::json!({"detail": INVALID_PAGE}),
+                            ));
+                        }
                     },
                 };
                 Ok(Window {
                     offset: (page - 1) * size,
                     limit: Some(size),
                     next: (page < pages).then(|| query.with("page", Some(page + 1))),
-                    previous: (page > 1).then(|| {
-                        query.with("page", (page > 2).then_some(page - 1))
-                    }),
+                    previous: (page > 1)
+                        .then(|| query.with("page", (page > 2).then_some(page - 1))),
                 })
             }
             Pagination::LimitOffset {
@@ -291,7 +295,14 @@ mod tests {
         .page_size_param("page_size")
         .max_page_size(100);
 
-    fn links(p: Pagination, query: &str, count: u64) -> Result<(u64, Option<u64>, Option<String>, Option<String>), u16> {
+    /// Offset, limit, next, previous.
+    type Links = (u64, Option<u64>, Option<String>, Option<String>);
+
+    fn links(
+        p: Pagination,
+        query: &str,
+        count: u64,
+    ) -> Result<Links, u16> {
         let q = QueryParams::parse(query);
         p.window(&q, count)
             .map(|w| {
@@ -366,7 +377,10 @@ mod tests {
         let q = QueryParams::parse("search=a%2Cb+c&x=%25");
         assert_eq!(q.get("search"), Some("a,b c"));
         assert_eq!(q.get("x"), Some("%"));
-        assert_eq!(q.with("page", Some(2)).to_route("n/"), "n/?search=a%2Cb+c&x=%25&page=2");
+        assert_eq!(
+            q.with("page", Some(2)).to_route("n/"),
+            "n/?search=a%2Cb+c&x=%25&page=2"
+        );
         assert_eq!(QueryParams::default().to_route("n/"), "n/");
     }
 }
