@@ -1,6 +1,8 @@
 //! A real server on a real socket, and a WebSocket client for it.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
