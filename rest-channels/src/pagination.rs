@@ -298,11 +298,7 @@ mod tests {
     /// Offset, limit, next, previous.
     type Links = (u64, Option<u64>, Option<String>, Option<String>);
 
-    fn links(
-        p: Pagination,
-        query: &str,
-        count: u64,
-    ) -> Result<Links, u16> {
+    fn links(p: Pagination, query: &str, count: u64) -> Result<Links, u16> {
         let q = QueryParams::parse(query);
         p.window(&q, count)
             .map(|w| {
