@@ -306,6 +306,20 @@ impl Api {
     }
 }
 
+/// `/ws/shelf/`: a consumer that is itself a generic handler (its own
+/// `list` and `create`, at the route `""`).
+#[derive(Default)]
+pub struct Shelf;
+
+#[consumer(permissions = [IsAuthenticated], generics = ListCreate)]
+impl Shelf {}
+
+book_handler!(Shelf {
+    fn queryset(&self, ctx: &Context<'_>, rows: &mut QuerySet) -> Result<(), Error> {
+        only_mine(ctx, rows)
+    }
+});
+
 async fn lookup(token: String) -> Option<Arc<dyn User>> {
     match token.as_str() {
         "alice-token" => Some(Arc::new(SimpleUser::new(1, "alice"))),
@@ -381,6 +395,7 @@ impl Fixture {
             .build();
         let router = Router::new()
             .route("/ws/", get(websocket::<Api>))
+            .route("/ws/shelf/", get(websocket::<Shelf>))
             .with_state(app.clone());
         let server = Server::start(app, router).await;
         Some(Fixture {
@@ -528,6 +543,7 @@ on_every_backend!(
     custom_lookup_field_and_kwarg,
     each_generic_has_its_actions,
     user_action_beside_generic_ones,
+    a_consumer_is_a_generic_handler_too,
 );
 
 // ---------------------------------------------------------------- tests
@@ -1564,6 +1580,30 @@ async fn user_action_beside_generic_ones(f: &Fixture) {
         json!(["Action \"nope\" not allowed in message body."])
     );
     assert_eq!(ok(&call(&mut alice, "ping", "", None).await, 200), "pong");
+}
+
+async fn a_consumer_is_a_generic_handler_too(f: &Fixture) {
+    let mut alice = Client::connect(&f.server.url("/ws/shelf/"), Some("alice-token"))
+        .await
+        .expect("connect");
+    let created = ok(
+        &call(
+            &mut alice,
+            "create",
+            "",
+            Some(json!({"title": "shelved", "pages": 2})),
+        )
+        .await,
+        201,
+    );
+    assert_eq!(created["title"], "shelved");
+    let mut bob = f.bob().await;
+    create(&mut bob, json!({"title": "bob's", "pages": 1})).await;
+    let listed = ok(&call(&mut alice, "list", "", None).await, 200);
+    assert_eq!(listed, json!([created]));
+    // a consumer with generics still refuses routes it does not have
+    let errors = fails(&call(&mut alice, "list", "books/", None).await, 404);
+    assert_eq!(errors, json!(["No route found: books/"]));
 }
 
 #[test]
