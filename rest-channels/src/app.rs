@@ -104,7 +104,8 @@ pub struct Settings {
     pub default_permissions: Arc<dyn DynPermission>,
     /// The actions that [`IsAuthenticatedOrReadOnly`](crate::IsAuthenticatedOrReadOnly)
     /// and [`IsOwnerOrReadOnly`](crate::IsOwnerOrReadOnly) treat as read-only.
-    /// Default `list` and `retrieve`.
+    /// Default `list` and `retrieve`, and the observers' `subscribe` and
+    /// `unsubscribe` (reading changes is reading).
     pub read_only_actions: Vec<Cow<'static, str>>,
     /// How the generic `list` of handlers that set none is paginated.
     /// Default: not at all (a plain array), as in Django REST framework.
@@ -120,7 +121,12 @@ impl Default for Settings {
             write_buffer_size: 4 * 1024,
             channel_capacity: 100,
             default_permissions: Arc::new(AllowAny),
-            read_only_actions: vec!["list".into(), "retrieve".into()],
+            read_only_actions: vec![
+                "list".into(),
+                "retrieve".into(),
+                "subscribe".into(),
+                "unsubscribe".into(),
+            ],
             pagination: None,
         }
     }

@@ -55,6 +55,47 @@ const BINARY_FRAME: &str =
 /// `on_connect` (`true`), or was refused (`false`).
 pub(crate) async fn serve<C: Consumer, T: Transport>(
     scope: Scope,
+    transport: T,
+    ready: Option<oneshot::Sender<bool>>,
+) {
+    let opened = open::<C>(scope).await;
+    serve_opened::<C, T>(opened, transport, ready).await;
+}
+
+/// A connection with its channel, in its consumer's group.
+pub(crate) struct Opened {
+    conn: Connection,
+    inbox: Inbox,
+}
+
+/// Why a connection could not be opened: the close code and reason that
+/// refuse it once upgraded.
+pub(crate) type Refused = (u16, &'static str);
+
+/// Makes the connection's channel and joins the consumer's group. The axum
+/// handler runs this before it answers the handshake (as a Channels consumer
+/// adds itself to its group before it accepts), so that an event sent once
+/// the handshake is done reaches the client.
+pub(crate) async fn open<C: Consumer>(scope: Scope) -> Result<Opened, Refused> {
+    let Some((conn, inbox)) = setup::<C>(scope).await else {
+        return Err((close::INTERNAL, "channel layer unavailable"));
+    };
+    if let Err(e) = join_group::<C>(&conn).await {
+        tracing::warn!(error = %e, "connection refused: it could not join its group");
+        leave(&conn).await;
+        return Err((close::INTERNAL, "refused"));
+    }
+    Ok(Opened { conn, inbox })
+}
+
+/// Gives back what [`open`] took, for a connection whose upgrade failed.
+pub(crate) async fn abandon(opened: Opened) {
+    leave(&opened.conn).await;
+}
+
+/// Serves an opened connection (or closes a refused one) until it closes.
+pub(crate) async fn serve_opened<C: Consumer, T: Transport>(
+    opened: Result<Opened, Refused>,
     mut transport: T,
     ready: Option<oneshot::Sender<bool>>,
 ) {
@@ -63,12 +104,13 @@ pub(crate) async fn serve<C: Consumer, T: Transport>(
             let _ = tx.send(ok);
         }
     };
-    let Some((conn, inbox)) = setup::<C>(scope).await else {
-        ready(false);
-        transport
-            .close(Some(close::INTERNAL), "channel layer unavailable")
-            .await;
-        return;
+    let Opened { conn, inbox } = match opened {
+        Ok(opened) => opened,
+        Err((code, reason)) => {
+            ready(false);
+            transport.close(Some(code), reason).await;
+            return;
+        }
     };
     let consumer = C::default();
     if let Err(code) = join(&consumer, &conn).await {
@@ -99,22 +141,27 @@ async fn setup<C: Consumer>(scope: Scope) -> Option<(Connection, Inbox)> {
     Some((Connection::new(scope, channel, group), inbox))
 }
 
-/// Joins the consumer's group and runs `on_connect`; on an error or a
-/// panic, the close code that refuses the connection.
+/// Joins the consumer's group (its `group` kwarg), if it has one.
+async fn join_group<C: Consumer>(conn: &Connection) -> Result<(), Error> {
+    if let Some(kwarg) = C::GROUP_KWARG {
+        let group = conn.broadcast_group.as_deref().ok_or_else(|| {
+            Error::msg(format_args!(
+                "the consumer's group kwarg `{kwarg}` is not in the URL route"
+            ))
+        })?;
+        let empty = Message::default();
+        Context::new(conn, &empty).group_add(group).await?;
+    }
+    Ok(())
+}
+
+/// Runs `on_connect`; on an error or a panic, the close code that refuses
+/// the connection.
 async fn join<C: Consumer>(consumer: &C, conn: &Connection) -> Result<(), u16> {
-    let joined = async {
-        if let Some(kwarg) = C::GROUP_KWARG {
-            let group = conn.broadcast_group.as_deref().ok_or_else(|| {
-                Error::msg(format_args!(
-                    "the consumer's group kwarg `{kwarg}` is not in the URL route"
-                ))
-            })?;
-            let empty = Message::default();
-            Context::new(conn, &empty).group_add(group).await?;
-        }
-        on_connect(consumer, conn).await
-    };
-    let joined = match AssertUnwindSafe(joined).catch_unwind().await {
+    let joined = match AssertUnwindSafe(on_connect(consumer, conn))
+        .catch_unwind()
+        .await
+    {
         Ok(result) => result,
         Err(panic) => Err(Error::msg(format_args!(
             "on_connect panicked: {}",
@@ -146,6 +193,10 @@ async fn on_disconnect<C: Consumer>(consumer: &C, conn: &Connection) {
 /// An event from the layer, to the consumer's `on_event`; a failure or a
 /// panic is logged, and the connection goes on.
 async fn on_event<C: Consumer>(consumer: &C, conn: &Connection, event: &Event) {
+    // Observer pushes go to the connection's subscriptions, not to the consumer.
+    if crate::observer::deliver(conn, event) {
+        return;
+    }
     let empty = Message::default();
     let ctx = Context::new(conn, &empty);
     match AssertUnwindSafe(consumer.on_event(&ctx, event))

@@ -24,6 +24,8 @@ pub(crate) struct Connection {
     pub(crate) groups: Mutex<Vec<String>>,
     pub(crate) broadcast_group: Option<String>,
     pub(crate) outbox: Mutex<Vec<Utf8Bytes>>,
+    /// The observer subscriptions (see `observer`).
+    pub(crate) subscriptions: Mutex<Vec<crate::observer::Subscription>>,
 }
 
 impl Connection {
@@ -34,7 +36,16 @@ impl Connection {
             groups: Mutex::new(Vec::new()),
             broadcast_group,
             outbox: Mutex::new(Vec::new()),
+            subscriptions: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Queues a frame for the client (sent after what was queued before).
+    pub(crate) fn push(&self, text: Utf8Bytes) {
+        self.outbox
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
     }
 
     pub(crate) fn take_outbox(&self) -> Vec<Utf8Bytes> {
@@ -192,11 +203,7 @@ impl<'m> Context<'m> {
     }
 
     fn push(&self, text: Utf8Bytes) {
-        self.conn
-            .outbox
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(text);
+        self.conn.push(text);
     }
 
     /// The channel layer.

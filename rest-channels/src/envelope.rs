@@ -219,6 +219,29 @@ struct Envelope<'a, E, D> {
     request_id: Option<&'a RawValue>,
 }
 
+#[derive(Serialize)]
+struct PushEcho<'a> {
+    action: Option<&'a RawValue>,
+    route: RouteEcho<'a>,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a RawValue>,
+}
+
+/// The end of a push's envelope that echoes a request (an observer's
+/// `subscribe`): `,"action":...,"route":...,"status":200,"request_id":...}`.
+pub(crate) fn push_suffix(head: Head<'_>) -> String {
+    let mut text = to_string(&PushEcho {
+        action: head.action,
+        route: RouteEcho(head.route),
+        status: 200,
+        request_id: head.request_id,
+    })
+    .expect("raw JSON and numbers serialize");
+    text.replace_range(..1, ",");
+    text
+}
+
 struct NoErrors;
 impl Serialize for NoErrors {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

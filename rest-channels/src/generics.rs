@@ -80,6 +80,7 @@ use crate::error::{Error, FieldErrors};
 use crate::filters;
 use crate::handler::{Handler, Reply};
 use crate::model::{Column, ColumnType, Model, Value, Values, WriteMode};
+use crate::observer;
 use crate::pagination::{Page, Pagination, QueryParams};
 use crate::permissions::Permission;
 
@@ -250,6 +251,10 @@ pub enum GenericAction {
     PartialUpdate,
     /// `destroy`
     Destroy,
+    /// `subscribe` (observers)
+    Subscribe,
+    /// `unsubscribe` (observers)
+    Unsubscribe,
 }
 
 /// Type-checks `generics = ...` at its span.
@@ -272,6 +277,8 @@ pub async fn generic<H: ModelHandler>(
         GenericAction::Update => update(h, ctx, WriteMode::Update).await,
         GenericAction::PartialUpdate => update(h, ctx, WriteMode::Partial).await,
         GenericAction::Destroy => destroy(h, ctx).await,
+        GenericAction::Subscribe => observe(h, ctx, true).await,
+        GenericAction::Unsubscribe => observe(h, ctx, false).await,
     }
 }
 
@@ -427,7 +434,7 @@ async fn create<H: ModelHandler>(h: &H, ctx: &Context<'_>) -> Result<Reply, Erro
     let values = read_data::<H::Model>(ctx, WriteMode::Create)?;
     let mut tx = db.begin_write().await?;
     let obj = h.perform_create(ctx, &mut tx, values).await?;
-    tx.commit().await?;
+    observer::commit_and_publish(ctx, tx, Change::Created(&obj)).await?;
     h.after_commit(ctx, Change::Created(&obj)).await?;
     respond(ctx, &obj, 201)
 }
@@ -448,7 +455,7 @@ async fn update<H: ModelHandler>(
     let obj = get_object(h, ctx, Source::Tx(&mut tx)).await?;
     let values = read_data::<H::Model>(ctx, mode)?;
     let obj = h.perform_update(ctx, &mut tx, &obj, values).await?;
-    tx.commit().await?;
+    observer::commit_and_publish(ctx, tx, Change::Updated(&obj)).await?;
     h.after_commit(ctx, Change::Updated(&obj)).await?;
     respond(ctx, &obj, 200)
 }
@@ -458,7 +465,44 @@ async fn destroy<H: ModelHandler>(h: &H, ctx: &Context<'_>) -> Result<Reply, Err
     let mut tx = db.begin_write().await?;
     let obj = get_object(h, ctx, Source::Tx(&mut tx)).await?;
     h.perform_destroy(ctx, &mut tx, &obj).await?;
-    tx.commit().await?;
+    observer::commit_and_publish(ctx, tx, Change::Deleted(&obj)).await?;
     h.after_commit(ctx, Change::Deleted(&obj)).await?;
     respond(ctx, &(), 204)
+}
+
+/// `subscribe` / `unsubscribe`: on a route with the lookup kwarg, one
+/// instance (which must exist and pass the object permissions to be
+/// subscribed to); else every instance of the model.
+async fn observe<H: ModelHandler>(h: &H, ctx: &Context<'_>, on: bool) -> Result<Reply, Error> {
+    let detail = ctx.kwarg::<&str>(H::LOOKUP_KWARG).is_ok();
+    let group = if !detail {
+        observer::list_group::<H::Model>()
+    } else if on || H::LOOKUP_FIELD.is_some() {
+        let db = h.database(ctx)?;
+        match get_object(h, ctx, Source::Db(db)).await {
+            Ok(obj) => observer::instance_group::<H::Model>(&obj.pk()),
+            // Unsubscribing from what is gone (or was never there) is fine.
+            Err(e) if !on && e.status() == 404 => {
+                return respond(ctx, &Subscribed { subscribed: false }, 200);
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        // The primary key is in the route: no need to read the row.
+        match lookup_value::<H>(ctx) {
+            Ok((_, pk)) => observer::instance_group::<H::Model>(&pk),
+            Err(_) => return respond(ctx, &Subscribed { subscribed: false }, 200),
+        }
+    };
+    if on {
+        observer::subscribe(ctx, group).await?;
+    } else {
+        observer::unsubscribe(ctx, &group).await?;
+    }
+    respond(ctx, &Subscribed { subscribed: on }, 200)
+}
+
+#[derive(serde::Serialize)]
+struct Subscribed {
+    subscribed: bool,
 }

@@ -76,6 +76,7 @@ pub mod generics;
 mod handler;
 pub mod layer;
 pub mod model;
+pub mod observer;
 pub mod pagination;
 pub mod permissions;
 pub mod routing;

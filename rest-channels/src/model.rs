@@ -426,6 +426,10 @@ fn range_message(n: i64, min: i64, max: i64) -> Cow<'static, str> {
 pub trait Model: Serialize + Object + Sized + Send + Sync + Unpin + 'static {
     /// The table's name.
     const TABLE: &'static str;
+    /// What a change pushed to observers calls an instance (`{"event":
+    /// "created", "note": {...}}`): `#[model(name = "...")]`, by default the
+    /// struct's name in snake case.
+    const NAME: &'static str;
     /// Every column, in the order of the struct's fields.
     const COLUMNS: &'static [Column];
     /// The primary key's column.

@@ -14,7 +14,7 @@ use syn::{
 use super::attr::{self, Entries};
 use crate::ctxt::Errors;
 
-const STRUCT_OPTIONS: &[&str] = &["table", "crate"];
+const STRUCT_OPTIONS: &[&str] = &["table", "name", "crate"];
 const FIELD_OPTIONS: &[&str] = &["primary_key", "read_only", "owner", "default", "validate"];
 const RULES: &[&str] = &["length", "range", "email", "custom"];
 const LENGTH_OPTIONS: &[&str] = &["chars", "bytes", "min", "max"];
@@ -29,6 +29,8 @@ pub(crate) struct Model {
     pub(crate) krate: Path,
     /// `table = "..."`.
     pub(crate) table: Option<LitStr>,
+    /// `name = "..."`: what a change pushed to observers calls an instance.
+    pub(crate) name: Option<LitStr>,
     /// The fields, in declaration order.
     pub(crate) fields: Vec<Field>,
 }
@@ -135,10 +137,12 @@ impl Model {
         };
         let mut krate = None;
         let mut table = None;
+        let mut name = None;
         let entries = attr::model_attrs(&input.attrs, errors).dedup("model option", &[], errors);
         for entry in &entries.0 {
             match entry.key.to_string().as_str() {
                 "table" => store(entry.lit_str(), &mut table, errors),
+                "name" => store(entry.lit_str(), &mut name, errors),
                 "crate" => store(entry.krate(), &mut krate, errors),
                 _ => errors.push(attr::unknown("model option", &entry.key, STRUCT_OPTIONS)),
             }
@@ -154,6 +158,7 @@ impl Model {
             generics: input.generics,
             krate: krate.unwrap_or_else(|| parse_quote!(::rest_channels)),
             table,
+            name,
             fields,
         })
     }

@@ -11,6 +11,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{LitStr, Path};
 
@@ -102,6 +103,10 @@ fn model_impl(model: &Model) -> TokenStream {
     let ident = &model.ident;
     let fields_ident = model.fields_ident();
     let table = model.table.as_ref().expect("validated: a table");
+    let name = model
+        .name
+        .as_ref()
+        .map_or_else(|| snake_case(&ident.unraw().to_string()), LitStr::value);
     let pk = model
         .primary_keys()
         .next()
@@ -123,6 +128,7 @@ fn model_impl(model: &Model) -> TokenStream {
         #[automatically_derived]
         impl #krate::model::Model for #ident {
             const TABLE: &'static str = #table;
+            const NAME: &'static str = #name;
             const COLUMNS: &'static [#krate::model::Column] = &[#(<Self as #krate::model::Model>::FIELDS.#idents),*];
             const PRIMARY_KEY: #krate::model::Column = <Self as #krate::model::Model>::FIELDS.#pk_ident;
             type Fields = #fields_ident;
@@ -329,5 +335,31 @@ fn object_impl(model: &Model) -> TokenStream {
         impl #krate::permissions::Object for #ident {
             #owner
         }
+    }
+}
+
+/// `NoteItem` -> `note_item`: the default name of an instance in a push.
+fn snake_case(ident: &str) -> String {
+    let mut out = String::with_capacity(ident.len() + 4);
+    for (i, c) in ident.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_in_snake_case() {
+        assert_eq!(super::snake_case("Note"), "note");
+        assert_eq!(super::snake_case("NoteItem"), "note_item");
+        assert_eq!(super::snake_case("ÉtéNote"), "été_note");
     }
 }

@@ -31,6 +31,7 @@ pub(crate) fn expand(model: Option<&Model>) -> TokenStream {
 
         impl #krate::model::Model for #ident {
             const TABLE: &'static str = "";
+            const NAME: &'static str = "";
             const COLUMNS: &'static [#krate::model::Column] = &[];
             const PRIMARY_KEY: #krate::model::Column = #stub;
             type Fields = #fields_ident;

@@ -95,6 +95,7 @@ pub(crate) mod tests {
             "const COLUMNS : & 'static [:: rest_channels :: model :: Column] = & [< Self as :: rest_channels :: model :: Model > :: FIELDS . id , < Self as :: rest_channels :: model :: Model > :: FIELDS . title ,",
             "const PRIMARY_KEY : :: rest_channels :: model :: Column = < Self as :: rest_channels :: model :: Model > :: FIELDS . id ;",
             "type Fields = NoteFields ;",
+            "const NAME : & 'static str = \"note\" ;",
             "const FIELDS : NoteFields = NoteFields { id : :: rest_channels :: model :: Column :: new (\"id\" , < i64 as :: rest_channels :: model :: FieldType > :: TYPE) ,",
             "r#type : :: rest_channels :: model :: Column :: new (\"type\" , < Option < String > as :: rest_channels :: model :: FieldType > :: TYPE) , }",
             "fn from_row (row : & :: rest_channels :: db :: Row < '_ > ,) -> :: core :: result :: Result < Self , :: rest_channels :: db :: sqlx :: Error > { :: core :: result :: Result :: Ok (Self { id : < i64 as :: rest_channels :: model :: FieldType > :: decode (row , \"id\") ? ,",

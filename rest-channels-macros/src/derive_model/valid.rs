@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown model option `tabel`, expected one of: `table`, `crate`",
+                "unknown model option `tabel`, expected one of: `table`, `name`, `crate`",
                 "expected the path of the runtime crate: `crate = \"::rest_channels\"`",
                 "a model needs its table's name: `#[model(table = \"...\")]`",
                 "a model needs a primary key: mark one field `#[model(primary_key)]`",
