@@ -131,10 +131,12 @@ pub async fn publish<M: Model>(
     Ok(())
 }
 
+/// One lock per table.
+type TableLocks = Mutex<HashMap<&'static str, Arc<tokio::sync::Mutex<()>>>>;
+
 /// The lock that orders the commits and publications of one table in this process.
 fn table_lock(table: &'static str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: LazyLock<Mutex<HashMap<&'static str, Arc<tokio::sync::Mutex<()>>>>> =
-        LazyLock::new(Default::default);
+    static LOCKS: LazyLock<TableLocks> = LazyLock::new(Default::default);
     LOCKS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
