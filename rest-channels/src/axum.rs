@@ -56,7 +56,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 
 use crate::app::App;
-use crate::connection::{Incoming, Transport, close, serve};
+use crate::connection::{Incoming, Transport, abandon, close, open, serve_opened};
 use crate::handler::{Consumer, Handler};
 use crate::permissions::Permission;
 use crate::scope::Scope;
@@ -124,6 +124,9 @@ pub async fn websocket<C: Consumer>(
         .write_buffer_size(settings.write_buffer_size)
         .max_message_size(Some(settings.max_message_size))
         .max_frame_size(Some(settings.max_message_size));
+    // In its group before the handshake is answered: an event sent once the
+    // client sees the 101 reaches it (with Redis, the SUBSCRIBE is done too).
+    let opened = open::<C>(scope).await;
     app.tracker().spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
@@ -133,9 +136,14 @@ pub async fn websocket<C: Consumer>(
                     Some(config),
                 )
                 .await;
-                serve::<C, _>(scope, Socket { ws }, None).await;
+                serve_opened::<C, _>(opened, Socket { ws }, None).await;
             }
-            Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+            Err(e) => {
+                tracing::debug!(error = %e, "upgrade failed");
+                if let Ok(opened) = opened {
+                    abandon(opened).await;
+                }
+            }
         }
     });
 
