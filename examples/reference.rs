@@ -2,7 +2,7 @@
 //!
 //!     cargo run --release --example reference -- --addr 127.0.0.1:8000
 //!
-//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail; routes notes/<int:pk>/,
+//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail, wait; routes notes/<int:pk>/,
 //! notes/, items/, private/, composed/, either/), `/ws/strict/` (authenticated clients only) and
 //! `/ws/rooms/{group_id}/` (a broadcast group with the route chat/).
 //! Tokens: `alice-token`, `bob-token`, `admin-token` (staff), by `?token=`
@@ -11,6 +11,10 @@
 //! `--database-url URL` (`sqlite://PATH` or `postgres://...`) keeps the
 //! notes in that database; without it every start has a fresh, empty SQLite
 //! database in a temporary file, removed when the server stops.
+//!
+//! `--redis-url URL` (`redis://HOST:PORT/`): groups and note pushes go
+//! through that Redis, so several processes started with the same
+//! `--redis-url` and `--database-url` serve one app.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -20,6 +24,7 @@ use std::time::Duration;
 use axum::{Router, routing::get};
 use rest_channels::axum::websocket;
 use rest_channels::db::Migrations;
+use rest_channels::layer::redis::RedisChannelLayer;
 use rest_channels::prelude::*;
 use rest_channels::{TokenAuth, User};
 use serde::Serialize;
@@ -197,7 +202,24 @@ impl Api {
     async fn fail(&self) -> ActionResult {
         Err(Error::msg("this action fails on purpose"))
     }
+
+    /// Sleeps `ms` milliseconds (0 to 5000), beside the connection's other
+    /// messages: detached.
+    #[async_action(detached)]
+    async fn wait(&self, ms: u64) -> ActionResult {
+        if ms > MAX_WAIT_MS {
+            return Err(Error::invalid(
+                "ms",
+                format!("Ensure this value is less than or equal to {MAX_WAIT_MS}."),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(reply!({"waited": ms}, 200))
+    }
 }
+
+/// The longest `wait`, in milliseconds.
+const MAX_WAIT_MS: u64 = 5000;
 
 /// `/ws/strict/`: anonymous clients cannot connect.
 #[derive(Default)]
@@ -262,18 +284,19 @@ async fn lookup(token: String) -> Option<Arc<dyn User>> {
     }
 }
 
-const USAGE: &str =
-    "usage: reference [--addr HOST:PORT] [--database-url sqlite://PATH|postgres://...]";
+const USAGE: &str = "usage: reference [--addr HOST:PORT] [--database-url sqlite://PATH|postgres://...] [--redis-url redis://HOST:PORT/]";
 
 struct Args {
     addr: SocketAddr,
     database_url: Option<String>,
+    redis_url: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:8000".to_owned();
     let mut database_url = None;
+    let mut redis_url = None;
     while let Some(arg) = args.next() {
         let (key, inline) = match arg.split_once('=') {
             Some((k, v)) if k.starts_with("--") => (k.to_owned(), Some(v.to_owned())),
@@ -288,12 +311,17 @@ fn parse_args() -> Result<Args, String> {
         match key.as_str() {
             "--addr" => addr = value("127.0.0.1:8000")?,
             "--database-url" => database_url = Some(value("sqlite:///tmp/notes.db")?),
+            "--redis-url" => redis_url = Some(value("redis://127.0.0.1:6379/")?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
     }
     let addr = addr.parse().map_err(|e| format!("--addr {addr:?}: {e}"))?;
-    Ok(Args { addr, database_url })
+    Ok(Args {
+        addr,
+        database_url,
+        redis_url,
+    })
 }
 
 /// A fresh SQLite file in the temp dir, removed (with its WAL files) on drop.
@@ -372,7 +400,18 @@ async fn main() {
         std::process::exit(1);
     }
 
-    let app = App::builder()
+    // With --redis-url, groups and pushes reach every process on that Redis.
+    let mut builder = App::builder();
+    if let Some(url) = &args.redis_url {
+        match RedisChannelLayer::connect(url).await {
+            Ok(layer) => builder = builder.channel_layer(layer),
+            Err(e) => {
+                eprintln!("cannot connect to Redis at {url:?}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let app = builder
         .authenticator(TokenAuth::new(lookup))
         .database(db.clone())
         .max_message_size(64 * 1024)

@@ -19,7 +19,7 @@ use crate::context::Context;
 use crate::envelope::{Missing, message_of, write_event, write_reply};
 use crate::error::{Error, FieldErrors};
 use crate::handler::{ActionReturn, EventReturn, Handler, Reply};
-use crate::layer::{Event, GENERAL_BROADCAST};
+use crate::layer::{Event, GENERAL_BROADCAST, LAYER_RECONNECTED};
 use crate::permissions::Permission;
 use crate::routing::{KwargDeserializer, RouteTable};
 
@@ -204,11 +204,12 @@ pub fn event_result<R: EventReturn>(r: R) -> Result<(), Error> {
 }
 
 /// Events with no `#[event]` method: the general broadcast goes to the
-/// client as it is; other types are dropped with a warning.
+/// client as it is; the layer's reconnect notice is for consumers that
+/// resync, never for clients; other types are dropped with a warning.
 pub fn default_event(ctx: &Context<'_>, event: &Event) -> Result<(), Error> {
     if event.kind() == GENERAL_BROADCAST {
         ctx.forward(event);
-    } else {
+    } else if event.kind() != LAYER_RECONNECTED {
         tracing::warn!(
             kind = event.kind(),
             "no #[event] handler for this event type; dropped"

@@ -13,8 +13,10 @@
 //! talks), the event is dropped for that member only, and a warning is
 //! logged. Other members are not slowed down.
 //!
-//! [`InMemoryChannelLayer`] is the default and serves one process. A layer
-//! for many processes implements the same trait.
+//! [`InMemoryChannelLayer`] is the default and serves one process.
+//! [`RedisChannelLayer`](redis::RedisChannelLayer) (cargo feature `redis`)
+//! serves many processes that share one Redis. Either reports its state
+//! with [`ChannelLayer::health`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -24,8 +26,19 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+#[cfg(feature = "redis")]
+pub mod redis;
+
 /// The type of the general broadcast event (sent without a `type` key).
 pub const GENERAL_BROADCAST: &str = "general.broadcast";
+
+/// The type of the event that a layer delivers to every channel of its
+/// process once its backend is back after a loss: events sent meanwhile may
+/// have been lost, so a consumer that keeps state from events resyncs
+/// (`#[event("layer.reconnected")]`). Its JSON is
+/// `{"backend": ..., "dropped": <sends dropped while it was down>}`.
+/// It is not forwarded to clients unless a consumer does so.
+pub const LAYER_RECONNECTED: &str = "layer.reconnected";
 
 /// An event sent through the layer: a type (routing key for `#[event]`
 /// handlers) and the JSON the client sees, shared between receivers.
@@ -77,6 +90,40 @@ impl Event {
     pub(crate) fn frame(&self) -> Utf8Bytes {
         self.json.clone()
     }
+
+    /// An event from its parts, the JSON not copied.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn from_parts(kind: std::sync::Arc<str>, json: Utf8Bytes) -> Self {
+        Event { kind, json }
+    }
+}
+
+/// A layer's state, for a health endpoint or metrics: whether its backend
+/// is reachable, and what it lost, by cause. Counters count since the layer
+/// was made.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct LayerHealth {
+    /// `"in-memory"` or `"redis"`.
+    pub backend: &'static str,
+    /// Whether the backend is reachable now (always for the in-memory layer).
+    pub connected: bool,
+    /// How many times the connection to the backend was lost.
+    pub disconnects: u64,
+    /// How many times it came back (each time, every group was subscribed again).
+    pub reconnects: u64,
+    /// Sends dropped because the backend was unreachable for longer than the send bound.
+    pub dropped_backend_down: u64,
+    /// Sends dropped because the queue of sends waiting for the backend was full.
+    pub dropped_queue_full: u64,
+    /// Sends dropped because the backend answered with an error.
+    pub dropped_backend_error: u64,
+    /// Deliveries dropped because a member's inbox was full (a slow client).
+    pub dropped_inbox_full: u64,
+    /// Groups with members in this process.
+    pub groups: usize,
+    /// Channels (connections) of this process.
+    pub channels: usize,
 }
 
 /// Why a layer operation failed.
@@ -152,6 +199,14 @@ pub trait ChannelLayer: Send + Sync + 'static {
     async fn group_discard(&self, group: &str, channel: &str) -> Result<(), LayerError>;
     /// Sends an event to every channel of a group.
     async fn group_send(&self, group: &str, event: Event) -> Result<(), LayerError>;
+    /// The layer's state and counters.
+    fn health(&self) -> LayerHealth {
+        LayerHealth {
+            backend: "unknown",
+            connected: true,
+            ..LayerHealth::default()
+        }
+    }
 }
 
 /// The in-process channel layer (the default).
@@ -159,6 +214,7 @@ pub trait ChannelLayer: Send + Sync + 'static {
 pub struct InMemoryChannelLayer {
     state: Mutex<State>,
     next: AtomicU64,
+    dropped: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -178,10 +234,13 @@ impl InMemoryChannelLayer {
     }
 }
 
-fn deliver(channel: &str, tx: &mpsc::Sender<Event>, event: Event) {
+/// Puts an event into a channel's inbox without waiting; counts it in
+/// `dropped` when the inbox is full.
+pub(crate) fn deliver(channel: &str, tx: &mpsc::Sender<Event>, event: Event, dropped: &AtomicU64) {
     match tx.try_send(event) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
+            dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(channel, "channel inbox full; event dropped for this member")
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -206,7 +265,7 @@ impl ChannelLayer for InMemoryChannelLayer {
     async fn send(&self, channel: &str, event: Event) -> Result<(), LayerError> {
         check_name("channel", channel)?;
         if let Some(tx) = self.state().channels.get(channel) {
-            deliver(channel, tx, event);
+            deliver(channel, tx, event, &self.dropped);
         }
         Ok(())
     }
@@ -240,11 +299,23 @@ impl ChannelLayer for InMemoryChannelLayer {
         if let Some(members) = state.groups.get(group) {
             for channel in members {
                 if let Some(tx) = state.channels.get(channel) {
-                    deliver(channel, tx, event.clone());
+                    deliver(channel, tx, event.clone(), &self.dropped);
                 }
             }
         }
         Ok(())
+    }
+
+    fn health(&self) -> LayerHealth {
+        let state = self.state();
+        LayerHealth {
+            backend: "in-memory",
+            connected: true,
+            dropped_inbox_full: self.dropped.load(Ordering::Relaxed),
+            groups: state.groups.len(),
+            channels: state.channels.len(),
+            ..LayerHealth::default()
+        }
     }
 }
 
@@ -326,6 +397,7 @@ mod tests {
         assert_eq!(ia.recv().await.unwrap().json(), "0");
         assert_eq!(ia.recv().await.unwrap().json(), "1");
         assert!(ia.rx.try_recv().is_err());
+        assert_eq!(layer.health().dropped_inbox_full, 3);
     }
 
     #[tokio::test]
