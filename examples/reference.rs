@@ -2,7 +2,7 @@
 //!
 //!     cargo run --release --example reference -- --addr 127.0.0.1:8000
 //!
-//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail; routes notes/<int:pk>/,
+//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail, wait; routes notes/<int:pk>/,
 //! notes/, items/, private/, composed/, either/), `/ws/strict/` (authenticated clients only) and
 //! `/ws/rooms/{group_id}/` (a broadcast group with the route chat/).
 //! Tokens: `alice-token`, `bob-token`, `admin-token` (staff), by `?token=`
@@ -202,7 +202,24 @@ impl Api {
     async fn fail(&self) -> ActionResult {
         Err(Error::msg("this action fails on purpose"))
     }
+
+    /// Sleeps `ms` milliseconds (0 to 5000), beside the connection's other
+    /// messages: detached.
+    #[async_action(detached)]
+    async fn wait(&self, ms: u64) -> ActionResult {
+        if ms > MAX_WAIT_MS {
+            return Err(Error::invalid(
+                "ms",
+                format!("Ensure this value is less than or equal to {MAX_WAIT_MS}."),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(reply!({"waited": ms}, 200))
+    }
 }
+
+/// The longest `wait`, in milliseconds.
+const MAX_WAIT_MS: u64 = 5000;
 
 /// `/ws/strict/`: anonymous clients cannot connect.
 #[derive(Default)]

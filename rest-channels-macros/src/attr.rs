@@ -26,6 +26,8 @@ pub(crate) struct HandlerOptions {
     pub(crate) group: Option<(Ident, LitStr)>,
     /// `generics = ListCreate`, and the name as written.
     pub(crate) generics: Option<(GenericHandler, Ident)>,
+    /// `observe`: the flag as written.
+    pub(crate) observe: Option<Ident>,
 }
 
 /// A bracketed, comma-separated list of expressions: `[A, B & C]`.
@@ -46,6 +48,8 @@ pub(crate) struct ActionOptions {
     pub(crate) broadcast_type: Option<(Ident, LitStr)>,
     /// `send_response_in_broadcast = false`.
     pub(crate) send_response: Option<(Ident, LitBool)>,
+    /// `detached`: the flag as written.
+    pub(crate) detached: Option<Ident>,
 }
 
 /// What an action does with its result.
@@ -113,8 +117,15 @@ impl Inner {
 impl HandlerOptions {
     pub(crate) fn parse(outer: Outer, args: TokenStream, errors: &mut Errors) -> HandlerOptions {
         let expected: &[&str] = match outer {
-            Outer::ActionHandler => &["permissions", "routes", "generics", "crate"],
-            Outer::Consumer => &["permissions", "routes", "generics", "group", "crate"],
+            Outer::ActionHandler => &["permissions", "routes", "generics", "observe", "crate"],
+            Outer::Consumer => &[
+                "permissions",
+                "routes",
+                "generics",
+                "observe",
+                "group",
+                "crate",
+            ],
         };
         let mut options = HandlerOptions::default();
         each_option(args, errors, |opt, errors| {
@@ -129,6 +140,7 @@ impl HandlerOptions {
                     errors,
                 ),
                 "generics" => opt.store(opt.generic_handler(), &mut options.generics, errors),
+                "observe" => opt.store(opt.flag(), &mut options.observe, errors),
                 "crate" => opt.store(opt.path(), &mut options.krate, errors),
                 _ => errors.push(unknown(&opt.key, expected)),
             }
@@ -145,6 +157,7 @@ impl ActionOptions {
             "mode",
             "broadcast_type",
             "send_response_in_broadcast",
+            "detached",
         ];
         let mut options = ActionOptions::default();
         let Some(tokens) = list_args(attr, errors) else {
@@ -164,6 +177,7 @@ impl ActionOptions {
                     &mut options.send_response,
                     errors,
                 ),
+                "detached" => opt.store(opt.flag(), &mut options.detached, errors),
                 _ => errors.push(unknown(&opt.key, EXPECTED)),
             }
         });
@@ -314,6 +328,17 @@ impl Opt {
         }
     }
 
+    /// A flag: the key alone (`detached`), without a value.
+    fn flag(&self) -> syn::Result<Ident> {
+        let key = &self.key;
+        let message = format!("`{key}` is a flag: write `{key}` alone, without `= ...`");
+        match &self.value {
+            None => Ok(key.clone()),
+            Some((eq, tokens)) if tokens.is_empty() => Err(syn::Error::new(*eq, message)),
+            Some((_, tokens)) => Err(syn::Error::new_spanned(tokens, message)),
+        }
+    }
+
     fn lit_str(&self) -> syn::Result<LitStr> {
         let tokens = self.value("\"...\"")?;
         syn::parse2(tokens.clone()).map_err(|_| {
@@ -445,12 +470,42 @@ mod tests {
         assert_eq!(
             errors.into_messages(),
             [
-                "unknown option `foo`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`",
+                "unknown option `foo`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`, `detached`",
                 "unknown mode `loud`, expected one of: `response`, `broadcast`, `none`",
                 "duplicate option `name`",
                 "first given here",
                 "expected `true` or `false`: `send_response_in_broadcast = false`",
-                "unknown option `bar`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`",
+                "unknown option `bar`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`, `detached`",
+            ]
+        );
+    }
+
+    #[test]
+    fn flags() {
+        let mut errors = Errors::default();
+        let attr: Attribute = parse_quote!(#[async_action(detached, mode = "none")]);
+        let o = ActionOptions::parse(&attr, &mut errors);
+        assert_eq!(o.detached.unwrap().to_string(), "detached");
+        let o = HandlerOptions::parse(
+            Outer::ActionHandler,
+            quote!(generics = List, observe),
+            &mut errors,
+        );
+        assert_eq!(o.observe.unwrap().to_string(), "observe");
+        assert!(errors.is_empty());
+
+        let attr: Attribute = parse_quote!(#[async_action(detached = true)]);
+        let o = ActionOptions::parse(&attr, &mut errors);
+        assert!(o.detached.is_none());
+        HandlerOptions::parse(Outer::Consumer, quote!(observe = ), &mut errors);
+        HandlerOptions::parse(Outer::Consumer, quote!(observe, observe), &mut errors);
+        assert_eq!(
+            errors.into_messages(),
+            [
+                "`detached` is a flag: write `detached` alone, without `= ...`",
+                "`observe` is a flag: write `observe` alone, without `= ...`",
+                "duplicate option `observe`",
+                "first given here",
             ]
         );
     }
@@ -505,7 +560,7 @@ mod tests {
             errors.into_messages(),
             [
                 "expected a list in brackets: `permissions = [...]`",
-                "unknown option `sneaky`, expected one of: `permissions`, `routes`, `generics`, `crate`",
+                "unknown option `sneaky`, expected one of: `permissions`, `routes`, `generics`, `observe`, `crate`",
                 "expected the path of the runtime crate: `crate = \"::rest_channels\"`",
             ]
         );

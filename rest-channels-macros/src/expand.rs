@@ -16,7 +16,6 @@ use syn::spanned::Spanned;
 use syn::{LitStr, Path, ReturnType, Signature};
 
 use crate::attr::{Inner, Mode, Outer};
-use crate::generics::GenericHandler;
 use crate::model::{
     Action, ActionParam, EventHandler, EventParam, HandlerImpl, Hook, HookParam, NamedParam,
     Permissions,
@@ -198,7 +197,7 @@ fn dispatch(handler: &HandlerImpl) -> TokenStream {
     let generic_arms = handler
         .generics
         .as_ref()
-        .map(|(generic, name)| generic_arms(krate, *generic, name));
+        .map(|(_, name)| generic_arms(krate, handler, name));
     if handler.actions.is_empty() && generic_arms.is_none() {
         return not_allowed;
     }
@@ -215,17 +214,18 @@ fn dispatch(handler: &HandlerImpl) -> TokenStream {
     }
 }
 
-/// One arm per action of the generic handler. Each call is placed, all of
-/// it, at the generic's name, as the `assert_model_handler` check that
-/// precedes it in the same async block: rustc reports an unmet bound once
-/// per place, so a type without `impl ModelHandler` is one error there,
-/// not one more per arm (nor one over the whole attribute, which is what a
-/// check outside the async block gave).
-fn generic_arms(krate: &Path, generic: GenericHandler, name: &Ident) -> TokenStream {
+/// One arm per action of the generic handler (and of `observe`). Each call
+/// is placed, all of it, at the generic's name, as the
+/// `assert_model_handler` check that precedes it in the same async block:
+/// rustc reports an unmet bound once per place, so a type without
+/// `impl ModelHandler` is one error there, not one more per arm (nor one
+/// over the whole attribute, which is what a check outside the async block
+/// gave).
+fn generic_arms(krate: &Path, handler: &HandlerImpl, name: &Ident) -> TokenStream {
     let span = name.span();
     let ctx = Ident::new("ctx", Span::mixed_site().located_at(span));
     let k = krate_at(krate, span);
-    let arms = generic.actions().iter().map(|action| {
+    let arms = handler.generic_actions().into_iter().map(|(action, _)| {
         let wire_name = action.wire_name();
         let variant = Ident::new(action.variant(), span);
         let call = quote_spanned! {span=>
@@ -264,6 +264,12 @@ fn action_arm(krate: &Path, action: &Action) -> TokenStream {
         Some(_) => quote!(self.#method(#(#args),*).await),
         None => quote!(#krate::__private::blocking(|| self.#method(#(#args),*))),
     };
+    // A detached action leaves the connection's queue once its arguments
+    // are read: their errors, and a refusal over the connection's limit,
+    // are replied in order.
+    let detach = action
+        .is_detached()
+        .then(|| quote!(#krate::__private::detach(#ctx).await?;));
     let (r, out) = result_local(&action.sig);
     let reply = match action.mode() {
         Mode::Response => quote_spanned!(out=> #krate::__private::respond(#ctx, #r)),
@@ -286,6 +292,7 @@ fn action_arm(krate: &Path, action: &Action) -> TokenStream {
         #name => {
             #(#checks)*
             #read
+            #detach
             let #r = #call;
             #reply
         }

@@ -1,5 +1,6 @@
 //! `generics = ListCreate`: Django REST framework's nine generic handlers and
-//! the actions each provides. The runtime runs them
+//! the actions each provides; `observe`: the live `subscribe` and
+//! `unsubscribe` beside them. The runtime runs them
 //! (`rest_channels::generics`); the macro only adds their arms to the
 //! dispatch `match`, so it must know which actions each one has.
 
@@ -27,6 +28,8 @@ pub(crate) enum GenericAction {
     Update,
     PartialUpdate,
     Destroy,
+    Subscribe,
+    Unsubscribe,
 }
 
 impl GenericHandler {
@@ -77,16 +80,17 @@ impl GenericHandler {
         }
     }
 
-    /// The action of this name that the handler provides, if any.
-    pub(crate) fn provides(self, action_name: &str) -> Option<GenericAction> {
-        self.actions()
-            .iter()
-            .copied()
-            .find(|a| a.wire_name() == action_name)
+    /// Whether the handler provides an action of this name.
+    pub(crate) fn provides(self, action_name: &str) -> bool {
+        self.actions().iter().any(|a| a.wire_name() == action_name)
     }
 }
 
 impl GenericAction {
+    /// The actions of `observe`.
+    pub(crate) const OBSERVE: [GenericAction; 2] =
+        [GenericAction::Subscribe, GenericAction::Unsubscribe];
+
     /// The action's name in messages.
     pub(crate) fn wire_name(self) -> &'static str {
         match self {
@@ -96,6 +100,8 @@ impl GenericAction {
             GenericAction::Update => "update",
             GenericAction::PartialUpdate => "partial_update",
             GenericAction::Destroy => "destroy",
+            GenericAction::Subscribe => "subscribe",
+            GenericAction::Unsubscribe => "unsubscribe",
         }
     }
 
@@ -108,6 +114,8 @@ impl GenericAction {
             GenericAction::Update => "Update",
             GenericAction::PartialUpdate => "PartialUpdate",
             GenericAction::Destroy => "Destroy",
+            GenericAction::Subscribe => "Subscribe",
+            GenericAction::Unsubscribe => "Unsubscribe",
         }
     }
 }
@@ -133,10 +141,7 @@ mod tests {
             assert_eq!(GenericHandler::from_name(g.name()), Some(g));
         }
         assert_eq!(GenericHandler::from_name("ListCreateAPIView"), None);
-        assert_eq!(
-            GenericHandler::Update.provides("partial_update"),
-            Some(GenericAction::PartialUpdate)
-        );
-        assert_eq!(GenericHandler::Update.provides("list"), None);
+        assert!(GenericHandler::Update.provides("partial_update"));
+        assert!(!GenericHandler::Update.provides("list"));
     }
 }

@@ -64,7 +64,12 @@
 //! Routes add a `static ROUTES: RouteTable` of `RouteSpec`s (a regex and the
 //! kind of each kwarg, or a prefix) and a `match` on the route that took
 //! the rest of the path; a `#[consumer]` adds `impl Consumer` with its
-//! group, events and hooks.
+//! group, events and hooks. `observe` adds the arms `"subscribe"` and
+//! `"unsubscribe"` (`GenericAction::Subscribe`, `::Unsubscribe`) after the
+//! generic ones. A `detached` action has
+//! `::rest_channels::__private::detach(ctx).await?;` between reading its
+//! arguments and the call: there the connection's loop moves the rest of
+//! the dispatch out of its queue.
 
 mod attr;
 mod ctxt;
@@ -314,6 +319,54 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("\"create\""), "{out}");
+    }
+
+    #[test]
+    fn observe_adds_subscribe_and_unsubscribe() {
+        let out = expand(
+            Outer::ActionHandler,
+            quote!(generics = List, observe),
+            quote!(
+                impl Notes {}
+            ),
+        );
+        let generic = |variant: &str| {
+            format!(
+                ":: rest_channels :: __private :: generic (self , ctx , :: rest_channels :: __private :: GenericAction :: {variant}) . await ,"
+            )
+        };
+        for part in [
+            format!("\"list\" => {}", generic("List")),
+            format!("\"subscribe\" => {}", generic("Subscribe")),
+            format!("\"unsubscribe\" => {}", generic("Unsubscribe")),
+        ] {
+            assert!(out.contains(&part), "missing `{part}` in\n{out}");
+        }
+        assert!(out.find("\"list\"") < out.find("\"subscribe\""), "{out}");
+    }
+
+    #[test]
+    fn detached_actions_detach_after_their_arguments() {
+        let out = expand(
+            Outer::Consumer,
+            quote!(),
+            quote! {
+                impl Api {
+                    #[async_action(detached)]
+                    async fn wait(&self, ms: u64) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action]
+                    async fn echo(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        let detach = ":: rest_channels :: __private :: detach (ctx) . await ? ;";
+        assert_eq!(out.matches(detach).count(), 1, "{out}");
+        let (read, call) = (
+            out.find("let ms = match").unwrap(),
+            out.find("let r = self . wait (ms) . await ;").unwrap(),
+        );
+        let at = out.find(detach).unwrap();
+        assert!(read < at && at < call, "{out}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use syn::{
 
 use crate::attr::{self, ActionOptions, HandlerOptions, Inner, Mode, Outer};
 use crate::ctxt::Errors;
-use crate::generics::GenericHandler;
+use crate::generics::{GenericAction, GenericHandler};
 use crate::perm::{self, Perm};
 use crate::route::{self, Route};
 
@@ -32,6 +32,9 @@ pub(crate) struct HandlerImpl {
     pub(crate) group: Option<(Ident, LitStr)>,
     /// `generics = ListCreate`: the generic handler and its name as written.
     pub(crate) generics: Option<(GenericHandler, Ident)>,
+    /// `observe`, as written: the generic `subscribe` and `unsubscribe`
+    /// (with `generics` only, which `valid.rs` checks).
+    pub(crate) observe: Option<Ident>,
     pub(crate) actions: Vec<Action>,
     pub(crate) events: Vec<EventHandler>,
     pub(crate) hooks: Vec<Hook>,
@@ -202,6 +205,7 @@ impl HandlerImpl {
             routes,
             group: options.group,
             generics: options.generics,
+            observe: options.observe,
             actions,
             events,
             hooks,
@@ -211,6 +215,22 @@ impl HandlerImpl {
     /// The hook of this kind, if there is one (the first, if `valid.rs` found several).
     pub(crate) fn hook(&self, which: Inner) -> Option<&Hook> {
         self.hooks.iter().find(|h| h.which == which)
+    }
+
+    /// The actions that the runtime runs for this handler, in the order of
+    /// their dispatch arms: those of `generics = ...`, then `subscribe` and
+    /// `unsubscribe` when it has `observe`; each with the option that asks
+    /// for it.
+    pub(crate) fn generic_actions(&self) -> Vec<(GenericAction, &Ident)> {
+        let Some((generic, name)) = &self.generics else {
+            return Vec::new();
+        };
+        let mut actions: Vec<(GenericAction, &Ident)> =
+            generic.actions().iter().map(|a| (*a, name)).collect();
+        if let Some(observe) = &self.observe {
+            actions.extend(GenericAction::OBSERVE.iter().map(|a| (*a, observe)));
+        }
+        actions
     }
 
     /// Whether the block is a plain `impl Type { ... }`, the only kind the
@@ -237,6 +257,11 @@ impl Action {
             Some(name) => name.span(),
             None => self.sig.ident.span(),
         }
+    }
+
+    /// Whether it is `detached`: it runs beside the connection's other messages.
+    pub(crate) fn is_detached(&self) -> bool {
+        self.options.detached.is_some()
     }
 
     pub(crate) fn mode(&self) -> Mode {

@@ -16,6 +16,7 @@ const RESERVED_KEYS: &[&str] = &["action", "route", "request_id"];
 
 pub(crate) fn check(handler: &HandlerImpl, errors: &mut Errors) {
     check_impl(handler, errors);
+    observe_needs_generics(handler, errors);
     let mut names = Names::default();
     for action in &handler.actions {
         check_action(action, errors);
@@ -129,6 +130,14 @@ fn check_action(action: &Action, errors: &mut Errors) {
     {
         errors.at(broadcast_type.span(), "a broadcast type cannot be empty");
     }
+    if let Some(detached) = &options.detached
+        && sig.asyncness.is_none()
+    {
+        errors.at(
+            detached.span(),
+            "a `detached` action must be an `async fn`: it runs beside the connection's other messages, which a blocking `fn` would hold up",
+        );
+    }
 
     let mut context = false;
     let mut keys = Names::default();
@@ -182,25 +191,42 @@ fn broadcast_needs_a_group(handler: &HandlerImpl, action: &Action, errors: &mut 
 }
 
 /// An action of the user's may not take the name of one that `generics`
-/// provides: one of the two would never run.
+/// (or `observe`) provides: one of the two would never run.
 fn not_generic(handler: &HandlerImpl, action: &Action, errors: &mut Errors) {
-    let Some((generic, name)) = &handler.generics else {
+    let action_name = action.name();
+    let Some((_, option)) = handler
+        .generic_actions()
+        .into_iter()
+        .find(|(generic, _)| generic.wire_name() == action_name)
+    else {
         return;
     };
-    let action_name = action.name();
-    if generic.provides(&action_name).is_some() {
-        let mut error = syn::Error::new(
-            action.name_span(),
-            format!(
-                "action `{action_name}` is already provided by the generic handler `{}`",
-                generic.name()
-            ),
+    let provider = match &handler.generics {
+        Some((generic, _)) if generic.provides(&action_name) => {
+            format!("the generic handler `{}`", generic.name())
+        }
+        _ => "`observe`".to_owned(),
+    };
+    let mut error = syn::Error::new(
+        action.name_span(),
+        format!("action `{action_name}` is already provided by {provider}"),
+    );
+    error.combine(syn::Error::new(
+        option.span(),
+        format!("`{option}` provides `{action_name}`"),
+    ));
+    errors.push(error);
+}
+
+/// `observe` pushes the changes of the model of `generics = ...`.
+fn observe_needs_generics(handler: &HandlerImpl, errors: &mut Errors) {
+    if let Some(observe) = &handler.observe
+        && handler.generics.is_none()
+    {
+        errors.at(
+            observe.span(),
+            "`observe` needs `generics = ...`: it pushes changes of the handler's model",
         );
-        error.combine(syn::Error::new(
-            name.span(),
-            format!("`{}` provides `{action_name}`", generic.name()),
-        ));
-        errors.push(error);
     }
 }
 
@@ -582,6 +608,101 @@ mod tests {
                 "`ListCreate` provides `create`",
             ]
         );
+    }
+
+    #[test]
+    fn detached_actions_are_async() {
+        let errors = check_errors(
+            Outer::Consumer,
+            quote::quote!(group = "room"),
+            parse_quote! {
+                impl X {
+                    #[async_action(detached)]
+                    async fn wait(&self, ms: u64) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action(detached, mode = "none")]
+                    async fn quiet(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action(mode = "broadcast", detached)]
+                    async fn later(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action(detached)]
+                    fn blocking(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "a `detached` action must be an `async fn`: it runs beside the connection's other messages, which a blocking `fn` would hold up"
+            ]
+        );
+    }
+
+    #[test]
+    fn observe_needs_generics() {
+        for outer in [Outer::ActionHandler, Outer::Consumer] {
+            let errors = check_errors(
+                outer,
+                quote::quote!(observe),
+                parse_quote! {
+                    impl Notes {
+                        #[async_action]
+                        async fn subscribe(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    }
+                },
+            );
+            assert_eq!(
+                errors,
+                ["`observe` needs `generics = ...`: it pushes changes of the handler's model"]
+            );
+        }
+        let errors = check_errors(
+            Outer::ActionHandler,
+            quote::quote!(generics = List, observe),
+            parse_quote!(
+                impl Notes {}
+            ),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn actions_of_observe_are_taken() {
+        let errors = check_errors(
+            Outer::ActionHandler,
+            quote::quote!(generics = Retrieve, observe),
+            parse_quote! {
+                impl Note {
+                    #[async_action]
+                    async fn subscribe(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action(name = "unsubscribe")]
+                    async fn stop(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action]
+                    async fn retrieve(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        assert_eq!(
+            errors,
+            [
+                "action `subscribe` is already provided by `observe`",
+                "`observe` provides `subscribe`",
+                "action `unsubscribe` is already provided by `observe`",
+                "`observe` provides `unsubscribe`",
+                "action `retrieve` is already provided by the generic handler `Retrieve`",
+                "`Retrieve` provides `retrieve`",
+            ]
+        );
+        // Without `observe`, the names are free.
+        let errors = check_errors(
+            Outer::ActionHandler,
+            quote::quote!(generics = Retrieve),
+            parse_quote! {
+                impl Note {
+                    #[async_action]
+                    async fn subscribe(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

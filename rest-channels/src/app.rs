@@ -100,6 +100,10 @@ pub struct Settings {
     /// How many events a connection's inbox holds before group sends to it
     /// are dropped. Default 100.
     pub channel_capacity: usize,
+    /// How many [detached actions](macro@crate::async_action) may run at a
+    /// time on one connection; one more is refused with a 429 (and does not
+    /// run). Default 16.
+    pub max_detached_actions: usize,
     /// The permissions of handlers that name none. Default: allow any.
     pub default_permissions: Arc<dyn DynPermission>,
     /// The actions that [`IsAuthenticatedOrReadOnly`](crate::IsAuthenticatedOrReadOnly)
@@ -120,6 +124,7 @@ impl Default for Settings {
             read_buffer_size: 4 * 1024,
             write_buffer_size: 4 * 1024,
             channel_capacity: 100,
+            max_detached_actions: 16,
             default_permissions: Arc::new(AllowAny),
             read_only_actions: vec![
                 "list".into(),
@@ -140,6 +145,7 @@ impl fmt::Debug for Settings {
             .field("read_buffer_size", &self.read_buffer_size)
             .field("write_buffer_size", &self.write_buffer_size)
             .field("channel_capacity", &self.channel_capacity)
+            .field("max_detached_actions", &self.max_detached_actions)
             .field("read_only_actions", &self.read_only_actions)
             .field("pagination", &self.pagination)
             .finish_non_exhaustive()
@@ -303,6 +309,11 @@ impl AppBuilder {
     /// How many events a connection's inbox holds.
     pub fn channel_capacity(mut self, events: usize) -> Self {
         self.settings.channel_capacity = events;
+        self
+    }
+    /// How many detached actions may run at a time on one connection.
+    pub fn max_detached_actions(mut self, actions: usize) -> Self {
+        self.settings.max_detached_actions = actions;
         self
     }
     /// The permissions of handlers that name none.

@@ -9,6 +9,7 @@ use futures_util::FutureExt;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::context::{Connection, Context};
+use crate::detached::{Detached, Dispatch, InOrder, Step};
 use crate::envelope::{self, Message};
 use crate::error::{Error, ErrorKind};
 use crate::handler::{Consumer, Handler, Reply};
@@ -217,9 +218,15 @@ async fn on_event<C: Consumer>(consumer: &C, conn: &Connection, event: &Event) {
 /// time, until the client goes, a frame breaks the rules, or the server
 /// shuts down. Returns the close code to send (`None`: no close frame of
 /// our own, the peer is gone or started the close).
-async fn run<C: Consumer, T: Transport>(
-    consumer: &C,
-    conn: &Connection,
+///
+/// Detached actions run beside it (see `detached`): a message whose action
+/// detaches leaves the queue, and the loop goes on with the next one while
+/// the set of detached actions, owned here, runs it to its reply. Their
+/// replies go out as they come, between the in-order ones; when the loop
+/// ends, dropping the set cancels what still runs.
+async fn run<'a, C: Consumer, T: Transport>(
+    consumer: &'a C,
+    conn: &'a Connection,
     mut inbox: Inbox,
     transport: &mut T,
 ) -> Option<u16> {
@@ -228,32 +235,46 @@ async fn run<C: Consumer, T: Transport>(
         return None;
     }
     let shutdown = conn.scope.app.shutdown_token().clone();
+    let mut detached = Detached::new(&conn.detached);
     // A layer may drop a channel's sender; then the inbox is done, not busy.
     let mut inbox_open = true;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Some(close::GOING_AWAY),
+            reply = detached.next() => {
+                if !reply_with(conn, transport, reply).await {
+                    return None;
+                }
+            }
             event = inbox.recv(), if inbox_open => {
                 let Some(event) = event else {
                     inbox_open = false;
                     continue;
                 };
                 // Boxed, as `dispatch` below.
-                Box::pin(on_event(consumer, conn, &event)).await;
-                if !flush(conn, transport).await {
+                let handled = Box::pin(on_event(consumer, conn, &event));
+                if beside(handled, &mut detached, conn, transport).await.is_none()
+                    || !flush(conn, transport).await
+                {
                     return None;
                 }
             }
             incoming = transport.recv() => match incoming {
                 Incoming::Text(text) => {
-                    // Boxed: the connection's own future stays small while idle.
-                    let reply = Box::pin(dispatch(consumer, conn, &text)).await;
-                    if !flush(conn, transport).await {
-                        return None;
-                    }
-                    if let Some(reply) = reply
-                        && !transport.send(reply.into()).await
-                    {
+                    // Boxed: the connection's own future stays small while
+                    // idle, and a detached action's rest can move to the set.
+                    let dispatch: Dispatch<'a> =
+                        Box::pin(async move { dispatch(consumer, conn, &text).await });
+                    let in_order = InOrder::new(dispatch, &conn.detached);
+                    let reply = match beside(in_order, &mut detached, conn, transport).await {
+                        None => return None,
+                        Some(Step::Replied(reply)) => reply,
+                        Some(Step::Detached(rest)) => {
+                            detached.push(rest);
+                            None
+                        }
+                    };
+                    if !reply_with(conn, transport, reply).await {
                         return None;
                     }
                 }
@@ -267,6 +288,46 @@ async fn run<C: Consumer, T: Transport>(
                 Incoming::Closed => return None,
             },
         }
+    }
+}
+
+/// Awaits `fut` while the detached actions run, sending their replies as
+/// they come; `None` when the client is gone. (No detached action can
+/// start meanwhile: only the message dispatched in order detaches.)
+async fn beside<F: Future + Unpin, T: Transport>(
+    mut fut: F,
+    detached: &mut Detached<'_>,
+    conn: &Connection,
+    transport: &mut T,
+) -> Option<F::Output> {
+    if detached.is_empty() {
+        return Some(fut.await);
+    }
+    loop {
+        tokio::select! {
+            out = &mut fut => return Some(out),
+            reply = detached.next() => {
+                if !reply_with(conn, transport, reply).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Sends what the action queued for the client, then its reply (if any);
+/// `false` when the client is gone.
+async fn reply_with<T: Transport>(
+    conn: &Connection,
+    transport: &mut T,
+    reply: Option<String>,
+) -> bool {
+    if !flush(conn, transport).await {
+        return false;
+    }
+    match reply {
+        Some(reply) => transport.send(reply.into()).await,
+        None => true,
     }
 }
 

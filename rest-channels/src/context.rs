@@ -24,6 +24,8 @@ pub(crate) struct Connection {
     pub(crate) groups: Mutex<Vec<String>>,
     pub(crate) broadcast_group: Option<String>,
     pub(crate) outbox: Mutex<Vec<Utf8Bytes>>,
+    /// Its detached actions (see `detached`).
+    pub(crate) detached: crate::detached::DetachState,
     /// The observer subscriptions (see `observer`).
     pub(crate) subscriptions: Mutex<Vec<crate::observer::Subscription>>,
 }
@@ -36,6 +38,7 @@ impl Connection {
             groups: Mutex::new(Vec::new()),
             broadcast_group,
             outbox: Mutex::new(Vec::new()),
+            detached: Default::default(),
             subscriptions: Mutex::new(Vec::new()),
         }
     }

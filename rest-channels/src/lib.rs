@@ -68,6 +68,7 @@ pub mod axum;
 mod connection;
 mod context;
 pub mod db;
+mod detached;
 mod dispatch;
 pub mod envelope;
 pub mod error;
@@ -171,6 +172,14 @@ pub use model::Model;
 ///   | `RetrieveUpdateDestroy` | `retrieve`, `update`, `partial_update`, `destroy` |
 ///
 ///   The block's own actions sit beside them, under other names.
+/// - `observe` (a flag, with `generics = ...` only): the handler also has
+///   the actions `subscribe` and `unsubscribe`, which follow the committed
+///   changes of its model, pushed to the client as they happen: on a list
+///   route every instance, on a route with the lookup kwarg
+///   (`notes/<int:pk>/`) that one ([`observer`] tells how). The handler's
+///   permissions apply to subscribing; `subscribe` and `unsubscribe` are
+///   read-only actions ([`Settings::read_only_actions`]). The block's own
+///   actions cannot be named `subscribe` or `unsubscribe`.
 /// - `crate = "path"`: where this crate is, when it is not
 ///   `::rest_channels` (a renamed dependency, a re-export).
 ///
@@ -201,9 +210,10 @@ pub use model::Model;
 /// Mistakes are compile errors at the offending token, all of them at once:
 /// an unknown or repeated option, an unknown mode, converter or generic
 /// handler, an invalid regex, an option that needs `mode = "broadcast"`, a
-/// broadcast in a `#[consumer]` without `group`, a duplicate action name
-/// (with a pointer to the first), an action named like one that `generics`
-/// provides, a receiver other than `&self`, a reserved or repeated message
+/// broadcast in a `#[consumer]` without `group`, `detached` on a blocking
+/// `fn`, `observe` without `generics`, a duplicate action name (with a
+/// pointer to the first), an action named like one that `generics` or
+/// `observe` provides, a receiver other than `&self`, a reserved or repeated message
 /// key, a borrowed parameter, a parameter pattern that is not a name,
 /// `#[event]` and the hooks in an `#[action_handler]`, a generic or trait
 /// impl, and the method attributes outside an annotated block. Type errors
@@ -232,6 +242,39 @@ pub use rest_channels_macros::action_handler;
 ///   forward to their clients as it is.
 /// - `send_response_in_broadcast = false` (`mode = "broadcast"` only): do
 ///   not reply to the sender.
+/// - `detached` (a flag, on an `async fn` only): the action runs beside the
+///   connection's other messages instead of in their queue. Messages are
+///   otherwise handled one at a time, in arrival order; a detached action
+///   leaves the queue once its arguments are read, so the messages after
+///   it are answered without waiting for it, several detached actions run
+///   at the same time, and each reply carries its own `request_id` (replies
+///   of other actions keep their order). Checks that fail before it leaves
+///   (permissions, a bad argument) are replied in order as usual. Detached
+///   actions run on the connection's own task, concurrently rather than in
+///   parallel (hence no blocking `fn`), and are cancelled when the
+///   connection closes: nothing of them outlives it. At most
+///   [`Settings::max_detached_actions`] run at a time per connection
+///   (default 16, [`AppBuilder::max_detached_actions`]); one more is not
+///   run, and gets a 429 with
+///   `[{"detail": "Too many detached actions on this connection: at most 16 run at a time."}]`.
+///
+/// ```
+/// use rest_channels::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Api;
+///
+/// #[consumer]
+/// impl Api {
+///     /// `{"action": "wait", "ms": 250, "request_id": 1}`: the reply comes
+///     /// after 250 ms; messages sent meanwhile are answered meanwhile.
+///     #[async_action(detached)]
+///     async fn wait(&self, ms: u64) -> ActionResult {
+///         tokio::time::sleep(std::time::Duration::from_millis(ms.min(5000))).await;
+///         Ok(reply!({"waited": ms}, 200))
+///     }
+/// }
+/// ```
 pub use rest_channels_macros::async_action;
 /// Makes an inherent `impl Type { ... }` block a consumer: an endpoint,
 /// served with [`axum::websocket`] one value per connection (made with

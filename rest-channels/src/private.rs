@@ -5,6 +5,7 @@
 
 pub use serde_json;
 
+pub use crate::detached::detach;
 pub use crate::dispatch::{
     ActionArg, ArgError, action_not_allowed, arg, arg_errors, assert_arg, blocking, broadcast,
     check, default_event, event_result, handler, no_route_left, permission, respond, route, silent,
