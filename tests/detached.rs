@@ -113,6 +113,14 @@ impl Api {
         Ok(reply!("done", 200))
     }
 
+    /// Sends its progress while it waits at the gate.
+    #[async_action(detached)]
+    async fn progress(&self, ctx: &Context<'_>) -> ActionResult {
+        ctx.send_json(&json!({"progress": "waiting"}))?;
+        ctx.state::<Probe>()?.pass().await?;
+        Ok(reply!("passed", 200))
+    }
+
     #[async_action(detached)]
     async fn panics(&self) -> ActionResult {
         tokio::task::yield_now().await;
@@ -318,6 +326,16 @@ async fn panics_pushes_and_silence_of_detached_actions() {
         .await;
     assert_eq!(c.recv().await, json!({"progress": 1}));
     assert_eq!(c.recv().await["data"], "done");
+    // What it sends while it runs goes out as it is sent.
+    c.send_json(&json!({"action": "progress", "request_id": "pr"}))
+        .await;
+    assert_eq!(c.recv().await, json!({"progress": "waiting"}));
+    until_waiting(&probe, 1).await;
+    assert!(c.silent_for(Duration::from_millis(50)).await);
+    c.send_json(&json!({"action": "open", "n": 1, "request_id": "o"}))
+        .await;
+    let got = replies(&mut c, 2).await;
+    assert_eq!(got["\"pr\""]["data"], "passed");
     c.send_json(&json!({"action": "quiet"})).await;
     assert_eq!(
         c.request(json!({"action": "echo", "data": "next"})).await["data"],

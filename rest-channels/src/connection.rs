@@ -222,8 +222,9 @@ async fn on_event<C: Consumer>(consumer: &C, conn: &Connection, event: &Event) {
 /// Detached actions run beside it (see `detached`): a message whose action
 /// detaches leaves the queue, and the loop goes on with the next one while
 /// the set of detached actions, owned here, runs it to its reply. Their
-/// replies go out as they come, between the in-order ones; when the loop
-/// ends, dropping the set cancels what still runs.
+/// replies go out as they come, between the in-order ones, and what they
+/// queue for the client (`Context::send_json`) as they queue it; when the
+/// loop ends, dropping the set cancels what still runs.
 async fn run<'a, C: Consumer, T: Transport>(
     consumer: &'a C,
     conn: &'a Connection,
@@ -243,6 +244,11 @@ async fn run<'a, C: Consumer, T: Transport>(
             _ = shutdown.cancelled() => return Some(close::GOING_AWAY),
             reply = detached.next() => {
                 if !reply_with(conn, transport, reply).await {
+                    return None;
+                }
+            }
+            () = conn.outbox_ready.notified(), if !detached.is_empty() => {
+                if !flush(conn, transport).await {
                     return None;
                 }
             }
@@ -308,6 +314,11 @@ async fn beside<F: Future + Unpin, T: Transport>(
             out = &mut fut => return Some(out),
             reply = detached.next() => {
                 if !reply_with(conn, transport, reply).await {
+                    return None;
+                }
+            }
+            () = conn.outbox_ready.notified() => {
+                if !flush(conn, transport).await {
                     return None;
                 }
             }

@@ -24,6 +24,9 @@ pub(crate) struct Connection {
     pub(crate) groups: Mutex<Vec<String>>,
     pub(crate) broadcast_group: Option<String>,
     pub(crate) outbox: Mutex<Vec<Utf8Bytes>>,
+    /// Told when a frame is queued: while detached actions run, the loop
+    /// sends what they queue as they queue it, not at their reply.
+    pub(crate) outbox_ready: tokio::sync::Notify,
     /// Its detached actions (see `detached`).
     pub(crate) detached: crate::detached::DetachState,
     /// The observer subscriptions (see `observer`).
@@ -38,6 +41,7 @@ impl Connection {
             groups: Mutex::new(Vec::new()),
             broadcast_group,
             outbox: Mutex::new(Vec::new()),
+            outbox_ready: tokio::sync::Notify::new(),
             detached: Default::default(),
             subscriptions: Mutex::new(Vec::new()),
         }
@@ -49,6 +53,7 @@ impl Connection {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(text);
+        self.outbox_ready.notify_one();
     }
 
     pub(crate) fn take_outbox(&self) -> Vec<Utf8Bytes> {
