@@ -126,8 +126,12 @@ pub async fn websocket<C: Consumer>(
         .max_frame_size(Some(settings.max_message_size));
     // In its group before the handshake is answered: an event sent once the
     // client sees the 101 reaches it (with Redis, the SUBSCRIBE is done too).
-    let opened = open::<C>(scope).await;
+    // Joined in the connection's task, which gives everything back if the
+    // client goes away meanwhile (then the upgrade fails).
+    let (joined, is_joined) = tokio::sync::oneshot::channel();
     app.tracker().spawn(async move {
+        let opened = open::<C>(scope).await;
+        let _ = joined.send(());
         match on_upgrade.await {
             Ok(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(
@@ -146,6 +150,8 @@ pub async fn websocket<C: Consumer>(
             }
         }
     });
+
+    let _ = is_joined.await;
 
     let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
     let headers = response.headers_mut();

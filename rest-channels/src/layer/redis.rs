@@ -560,7 +560,9 @@ impl ChannelLayer for RedisChannelLayer {
                 _ => false,
             }
         };
-        if subscribed {
+        // While Redis is down there is nothing to undo: the connection that
+        // held the subscription is gone, and the next one will not have it.
+        if subscribed && self.shared.connected.load(Ordering::SeqCst) {
             // On a failure the connection is gone, and its subscriptions with it.
             self.change_subscription(false, &[self.shared.group_key(group)])
                 .await;
