@@ -70,11 +70,11 @@ const PAGES: Pagination = Pagination::page_number(10)
     .page_size_param("page_size")
     .max_page_size(100);
 
-/// `notes/`: anyone lists, authenticated users create.
+/// `notes/`: anyone lists and follows changes (subscribe), authenticated users create.
 #[derive(Default)]
 pub struct NoteList;
 
-#[action_handler(permissions = [IsAuthenticatedOrReadOnly], generics = ListCreate)]
+#[action_handler(permissions = [IsAuthenticatedOrReadOnly], generics = ListCreate, observe)]
 impl NoteList {}
 
 impl ModelHandler for NoteList {
@@ -96,13 +96,14 @@ impl ModelHandler for NoteList {
     }
 }
 
-/// `notes/<int:pk>/`: anyone reads; only the author writes.
+/// `notes/<int:pk>/`: anyone reads and follows the note; only the author writes.
 #[derive(Default)]
 pub struct NoteDetail;
 
 #[action_handler(
     permissions = [IsAuthenticatedOrReadOnly, IsOwnerOrReadOnly],
     generics = RetrieveUpdateDestroy,
+    observe,
 )]
 impl NoteDetail {}
 
