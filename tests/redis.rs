@@ -20,8 +20,8 @@ use common::{Client, Server};
 use futures_util::StreamExt;
 use rest_channels::App;
 use rest_channels::axum::websocket;
-use rest_channels::layer::LayerHealth;
 use rest_channels::layer::redis::{RedisChannelLayer, RedisOptions};
+use rest_channels::layer::{ChannelLayer, LayerHealth};
 use rest_channels::prelude::*;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -538,4 +538,89 @@ async fn no_subscription_is_left_once_every_member_left() {
     }
     a.stop().await;
     b.stop().await;
+}
+
+/// The reference example as a process of its own, on the test's Redis: this
+/// process's layer and that one share its rooms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reference_process_shares_its_rooms_with_this_one() {
+    let Some(redis) = Redis::start() else { return };
+    // cargo builds the examples with the tests: target/<profile>/examples/.
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join("reference"))
+        .filter(|p| p.is_file());
+    let Some(bin) = bin else {
+        eprintln!("note: the reference example is not built next to this test: skipped");
+        return;
+    };
+    let mut child = Command::new(bin)
+        .args(["--addr", "127.0.0.1:0", "--redis-url", &redis.url()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the reference example");
+    let stdout = child.stdout.take().unwrap();
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let line = tokio::time::timeout(Duration::from_secs(30), reading)
+        .await
+        .expect("the ready line in time")
+        .unwrap()
+        .unwrap();
+    let base = line
+        .split("listening on ")
+        .nth(1)
+        .expect("listening on ws://...")
+        .trim()
+        .to_owned();
+
+    let layer = RedisChannelLayer::connect(&redis.url()).await.unwrap();
+    let (mine, mut inbox) = layer.new_channel(8).await.unwrap();
+    layer.group_add("lobby~ü", &mine).await.unwrap();
+    let url = format!(
+        "{base}{}?token=alice-token",
+        room("lobby~ü").replace("/rooms/", "/ws/rooms/")
+    );
+    let mut alice = Client::connect(&url, None).await.unwrap();
+
+    // Their say reaches this process's member...
+    let reply = alice
+        .request(json!({"action": "say", "route": "chat/", "text": "hi"}))
+        .await;
+    assert_eq!(reply["status"], 200, "{reply}");
+    let event = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(event.kind(), "chat.message");
+    assert_eq!(
+        event.parse::<Value>().unwrap(),
+        json!({"type": "chat.message", "data": {"text": "hi", "username": "alice"}, "status": 200})
+    );
+    // ...and this process's general broadcast reaches theirs.
+    let body = json!({"data": {"text": "from the test"}, "status": 200});
+    layer
+        .group_send("lobby~ü", Event::new("general.broadcast", &body).unwrap())
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while got.last() != Some(&body) {
+        got.push(alice.recv().await);
+        assert!(got.len() < 5, "{got:?}");
+    }
+    assert_eq!(
+        got.first(),
+        Some(
+            &json!({"type": "chat.message", "data": {"text": "hi", "username": "alice"}, "status": 200})
+        )
+    );
+    drop(alice);
+    let _ = child.kill();
+    let _ = child.wait();
 }
