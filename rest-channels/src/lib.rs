@@ -248,8 +248,10 @@ pub use rest_channels_macros::action_handler;
 ///   leaves the queue once its arguments are read, so the messages after
 ///   it are answered without waiting for it, several detached actions run
 ///   at the same time, and each reply carries its own `request_id` (replies
-///   of other actions keep their order). Checks that fail before it leaves
-///   (permissions, a bad argument) are replied in order as usual. Detached
+///   of other actions keep their order); what it sends meanwhile with
+///   [`Context::send_json`] goes out as it sends it. Checks that fail
+///   before it leaves (permissions, a bad argument) are replied in order as
+///   usual. Detached
 ///   actions run on the connection's own task, concurrently rather than in
 ///   parallel (hence no blocking `fn`), and are cancelled when the
 ///   connection closes: nothing of them outlives it. At most
