@@ -189,7 +189,7 @@ book_handler!(BookList {
 #[derive(Default)]
 pub struct BookDetail;
 
-#[action_handler(permissions = [IsAuthenticated, IsOwnerOrReadOnly], generics = RetrieveUpdateDestroy)]
+#[action_handler(permissions = [IsAuthenticated, IsOwnerOrReadOnly], generics = RetrieveUpdateDestroy, observe)]
 impl BookDetail {}
 
 book_handler!(BookDetail {});
@@ -220,7 +220,7 @@ book_handler!(NewBook {});
 #[derive(Default)]
 pub struct BookWindow;
 
-#[action_handler(permissions = [IsAuthenticated], generics = List)]
+#[action_handler(permissions = [IsAuthenticated], generics = List, observe)]
 impl BookWindow {}
 
 book_handler!(BookWindow {
@@ -544,6 +544,7 @@ on_every_backend!(
     each_generic_has_its_actions,
     user_action_beside_generic_ones,
     a_consumer_is_a_generic_handler_too,
+    observers_get_one_push_per_committed_change,
 );
 
 // ---------------------------------------------------------------- tests
@@ -1604,6 +1605,120 @@ async fn a_consumer_is_a_generic_handler_too(f: &Fixture) {
     // a consumer with generics still refuses routes it does not have
     let errors = fails(&call(&mut alice, "list", "books/", None).await, 404);
     assert_eq!(errors, json!(["No route found: books/"]));
+}
+
+/// A push: its envelope echoes the subscribe; its data, the change.
+#[track_caller]
+fn push(msg: &Value, route: &str, request_id: Value, event: &str) -> Value {
+    assert_eq!(msg["action"], "subscribe", "{msg}");
+    assert_eq!(msg["route"], route, "{msg}");
+    assert_eq!(msg["request_id"], request_id, "{msg}");
+    assert_eq!(msg["status"], 200, "{msg}");
+    assert_eq!(msg["data"]["event"], event, "{msg}");
+    msg["data"]["book"].clone()
+}
+
+async fn observers_get_one_push_per_committed_change(f: &Fixture) {
+    let (mut alice, mut watcher) = (f.alice().await, f.bob().await);
+    let first = create(&mut alice, json!({"title": "watched", "pages": 1})).await;
+    let detail = format!("books/{}/", first["id"]);
+    // a list subscription (window/ lists every book), and one of an instance, twice
+    let r = watcher
+        .request(json!({"action": "subscribe", "route": "window/", "request_id": "L"}))
+        .await;
+    assert_eq!(ok(&r, 200), json!({"subscribed": true}));
+    for _ in 0..2 {
+        let r = watcher
+            .request(json!({"action": "subscribe", "route": detail, "request_id": 9}))
+            .await;
+        assert_eq!(ok(&r, 200), json!({"subscribed": true}));
+    }
+    // unknown instances cannot be subscribed to
+    let r = watcher
+        .request(json!({"action": "subscribe", "route": "books/987654321/"}))
+        .await;
+    assert_eq!(fails(&r, 404), not_found());
+
+    // a failed write pushes nothing
+    let r = call(
+        &mut alice,
+        "partial_update",
+        &detail,
+        Some(json!({"pages": 0})),
+    )
+    .await;
+    fails(&r, 400);
+    assert!(
+        watcher
+            .silent_for(std::time::Duration::from_millis(200))
+            .await
+    );
+
+    // an update: one push per subscription (list and instance), in either order
+    call(
+        &mut alice,
+        "partial_update",
+        &detail,
+        Some(json!({"title": "changed"})),
+    )
+    .await;
+    let (a, b) = (watcher.recv().await, watcher.recv().await);
+    let (list_push, detail_push) = if a["route"] == "window/" {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert_eq!(
+        push(&list_push, "window/", json!("L"), "updated")["title"],
+        "changed"
+    );
+    assert_eq!(
+        push(&detail_push, &detail, json!(9), "updated")["id"],
+        first["id"]
+    );
+    assert!(
+        watcher
+            .silent_for(std::time::Duration::from_millis(200))
+            .await
+    );
+
+    // a create reaches the list subscription only, in commit order
+    let second = create(&mut alice, json!({"title": "second", "pages": 1})).await;
+    let third = create(&mut alice, json!({"title": "third", "pages": 1})).await;
+    assert_eq!(
+        push(&watcher.recv().await, "window/", json!("L"), "created"),
+        second
+    );
+    assert_eq!(
+        push(&watcher.recv().await, "window/", json!("L"), "created"),
+        third
+    );
+
+    // unsubscribing the list leaves the instance's pushes; a delete is {"id": pk}
+    let r = watcher
+        .request(json!({"action": "unsubscribe", "route": "window/"}))
+        .await;
+    assert_eq!(ok(&r, 200), json!({"subscribed": false}));
+    call(&mut alice, "destroy", &detail, None).await;
+    let gone = push(&watcher.recv().await, &detail, json!(9), "deleted");
+    assert_eq!(gone, json!({"id": first["id"]}));
+    call(
+        &mut alice,
+        "destroy",
+        &format!("books/{}/", second["id"]),
+        None,
+    )
+    .await;
+    assert!(
+        watcher
+            .silent_for(std::time::Duration::from_millis(200))
+            .await
+    );
+    // unsubscribing from what is gone is fine
+    let r = watcher
+        .request(json!({"action": "unsubscribe", "route": detail}))
+        .await;
+    assert_eq!(ok(&r, 200), json!({"subscribed": false}));
 }
 
 #[test]
