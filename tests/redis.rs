@@ -369,6 +369,12 @@ async fn redis_killed_and_restarted_mid_traffic() {
     );
     let h = health(&a);
     assert!(h.disconnects >= 1 && h.dropped_backend_down >= 1, "{h:?}");
+    // A member joins while Redis is down: its connection is not held up,
+    // and the reconnect subscribes its group.
+    let started = Instant::now();
+    let mut joined_b = b.connect(&room("joined-while-down")).await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let mut joined_a = a.connect(&room("joined-while-down")).await;
 
     redis.spawn();
     // Delivery resumes: retry until B gets a say of A's.
@@ -426,6 +432,16 @@ async fn redis_killed_and_restarted_mid_traffic() {
     say(&mut on_b, "after").await;
     for c in [&mut on_a, &mut on_b, &mut late_a] {
         assert_eq!(c.recv().await, said("after"));
+        assert!(c.silent_for(Duration::from_millis(100)).await);
+    }
+    // The room joined while Redis was down works across processes: after
+    // the notice of the reconnect, each gets each event once.
+    for c in [&mut joined_a, &mut joined_b] {
+        assert!(c.recv().await.get("reconnected").is_some());
+    }
+    say(&mut joined_a, "joined").await;
+    for c in [&mut joined_a, &mut joined_b] {
+        assert_eq!(c.recv().await, said("joined"));
         assert!(c.silent_for(Duration::from_millis(100)).await);
     }
     a.stop().await;
