@@ -157,7 +157,7 @@ macro_rules! book_handler {
 #[derive(Default)]
 pub struct BookList;
 
-#[action_handler(permissions = [IsAuthenticated], generics = ListCreate)]
+#[action_handler(permissions = [IsAuthenticated], generics = ListCreate, observe)]
 impl BookList {
     /// How many books the user has, and how many changes were committed.
     #[async_action]
@@ -545,6 +545,7 @@ on_every_backend!(
     user_action_beside_generic_ones,
     a_consumer_is_a_generic_handler_too,
     observers_get_one_push_per_committed_change,
+    a_scoped_list_pushes_only_the_subscribers_rows,
 );
 
 // ---------------------------------------------------------------- tests
@@ -1719,6 +1720,29 @@ async fn observers_get_one_push_per_committed_change(f: &Fixture) {
         .request(json!({"action": "unsubscribe", "route": detail}))
         .await;
     assert_eq!(ok(&r, 200), json!({"subscribed": false}));
+}
+
+async fn a_scoped_list_pushes_only_the_subscribers_rows(f: &Fixture) {
+    // books/ lists the user's own books: its pushes too
+    let (mut alice, mut bob) = (f.alice().await, f.bob().await);
+    let r = bob
+        .request(json!({"action": "subscribe", "route": "books/", "request_id": 1}))
+        .await;
+    assert_eq!(ok(&r, 200), json!({"subscribed": true}));
+    let hers = create(&mut alice, json!({"title": "hers", "pages": 1})).await;
+    call(
+        &mut alice,
+        "partial_update",
+        &format!("books/{}/", hers["id"]),
+        Some(json!({"title": "still hers"})),
+    )
+    .await;
+    assert!(bob.silent_for(std::time::Duration::from_millis(300)).await);
+    // a book of bob's, made on another of his connections, reaches him
+    let mut bob_writes = f.bob().await;
+    let his = create(&mut bob_writes, json!({"title": "his", "pages": 1})).await;
+    assert_eq!(push(&bob.recv().await, "books/", json!(1), "created"), his);
+    assert!(bob.silent_for(std::time::Duration::from_millis(200)).await);
 }
 
 #[test]

@@ -195,7 +195,7 @@ async fn on_disconnect<C: Consumer>(consumer: &C, conn: &Connection) {
 /// panic is logged, and the connection goes on.
 async fn on_event<C: Consumer>(consumer: &C, conn: &Connection, event: &Event) {
     // Observer pushes go to the connection's subscriptions, not to the consumer.
-    if crate::observer::deliver(conn, event) {
+    if crate::observer::deliver(conn, event).await {
         return;
     }
     let empty = Message::default();

@@ -495,7 +495,26 @@ async fn observe<H: ModelHandler>(h: &H, ctx: &Context<'_>, on: bool) -> Result<
         }
     };
     if on {
-        observer::subscribe(ctx, group).await?;
+        // A list whose queryset narrows the rows checks each push against them.
+        let visible = if detail {
+            None
+        } else {
+            let db = h.database(ctx)?;
+            let rows = queryset(h, ctx, db.backend())?;
+            let everything = db::select_all::<H::Model>();
+            let narrowed = match db.backend() {
+                Backend::Sqlite => {
+                    rows.to_string(sea_query::SqliteQueryBuilder)
+                        != everything.to_string(sea_query::SqliteQueryBuilder)
+                }
+                Backend::Postgres => {
+                    rows.to_string(sea_query::PostgresQueryBuilder)
+                        != everything.to_string(sea_query::PostgresQueryBuilder)
+                }
+            };
+            narrowed.then(|| observer::visible_in::<H::Model>(db.clone(), rows))
+        };
+        observer::subscribe(ctx, group, visible).await?;
     } else {
         observer::unsubscribe(ctx, &group).await?;
     }

@@ -21,9 +21,10 @@
 //! Pushes follow the order of the commits within a process: a write
 //! commits and publishes under a lock of its table.
 //!
-//! A list subscription follows every instance of the model: a handler whose
-//! queryset hides rows from some users should not offer `observe` on its
-//! list route.
+//! A list subscription respects the handler's queryset: when the queryset
+//! narrows the rows (per user, say), a change is pushed only if the instance
+//! is among the subscriber's rows once committed (one query per push; a
+//! deleted instance cannot be checked, and its primary key is pushed).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -31,12 +32,13 @@ use std::sync::{Arc, LazyLock, Mutex};
 use serde::Serialize;
 
 use crate::context::{Connection, Context};
-use crate::db::Tx;
+use crate::db::{Database, Tx, to_sea};
 use crate::envelope::push_suffix;
 use crate::error::Error;
 use crate::generics::Change;
 use crate::layer::{ChannelLayer, Event};
 use crate::model::{Model, Value};
+use sea_query::{ExprTrait, SelectStatement};
 
 /// The event type of a change, followed by the group it was sent to.
 const KIND_PREFIX: &str = "rc.observe ";
@@ -164,14 +166,79 @@ pub(crate) async fn commit_and_publish<M: Model>(
 
 /// One subscription of a connection: its group, and the end of the
 /// envelope of its pushes (the subscribe's `action`, `route` and `request_id`).
-#[derive(Debug)]
 pub(crate) struct Subscription {
     group: String,
     suffix: String,
+    /// For a list whose queryset narrows the rows: whether a pushed
+    /// instance is among the subscriber's rows.
+    visible: Option<Visible>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("group", &self.group)
+            .field("scoped", &self.visible.is_some())
+            .finish()
+    }
+}
+
+/// Checks an event's instance against a subscriber's rows.
+pub(crate) type Visible = Arc<
+    dyn Fn(&Event) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The check of a list subscription whose queryset narrows the rows:
+/// `rows` (the subscriber's queryset) holds the pushed instance.
+pub(crate) fn visible_in<M: Model>(db: Database, rows: SelectStatement) -> Visible {
+    Arc::new(move |event: &Event| {
+        let pushed: Option<(String, Value)> =
+            serde_json::from_str::<serde_json::Value>(event.json())
+                .ok()
+                .and_then(|v| {
+                    let event = v.get("event")?.as_str()?.to_owned();
+                    let pk = v.get(M::NAME)?.get(M::PRIMARY_KEY.name())?.clone();
+                    Some((event, json_value(pk)?))
+                });
+        let (db, mut rows) = (db.clone(), rows.clone());
+        Box::pin(async move {
+            let Some((event, pk)) = pushed else {
+                return false;
+            };
+            if event == "deleted" {
+                return true;
+            }
+            rows.and_where(
+                sea_query::Expr::col(M::PRIMARY_KEY.name())
+                    .eq(sea_query::Expr::val(to_sea(pk, M::PRIMARY_KEY.ty()))),
+            )
+            .limit(1);
+            matches!(db.fetch_optional::<M>(&rows).await, Ok(Some(_)))
+        })
+    })
+}
+
+fn json_value(v: serde_json::Value) -> Option<Value> {
+    Some(match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Boolean(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Real(n.as_f64()?),
+        },
+        serde_json::Value::String(s) => Value::Text(s),
+        _ => return None,
+    })
 }
 
 /// Subscribes the connection to `group` (once); the pushes echo this message.
-pub(crate) async fn subscribe(ctx: &Context<'_>, group: String) -> Result<(), Error> {
+pub(crate) async fn subscribe(
+    ctx: &Context<'_>,
+    group: String,
+    visible: Option<Visible>,
+) -> Result<(), Error> {
     {
         let subs = ctx
             .conn
@@ -190,7 +257,11 @@ pub(crate) async fn subscribe(ctx: &Context<'_>, group: String) -> Result<(), Er
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     if !subs.iter().any(|s| s.group == group) {
-        subs.push(Subscription { group, suffix });
+        subs.push(Subscription {
+            group,
+            suffix,
+            visible,
+        });
     }
     Ok(())
 }
@@ -215,21 +286,26 @@ pub(crate) async fn unsubscribe(ctx: &Context<'_>, group: &str) -> Result<(), Er
 
 /// Delivers an observer event to the connection's subscription of its
 /// group; `false` when `event` is not an observer event.
-pub(crate) fn deliver(conn: &Connection, event: &Event) -> bool {
+pub(crate) async fn deliver(conn: &Connection, event: &Event) -> bool {
     let Some(group) = event.kind().strip_prefix(KIND_PREFIX) else {
         return false;
     };
-    let text = {
+    let (suffix, visible) = {
         let subs = conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
         let Some(sub) = subs.iter().find(|s| s.group == group) else {
             return true;
         };
-        let mut text = String::with_capacity(32 + event.json().len() + sub.suffix.len());
-        text.push_str(r#"{"errors":[],"data":"#);
-        text.push_str(event.json());
-        text.push_str(&sub.suffix);
-        text
+        (sub.suffix.clone(), sub.visible.clone())
     };
+    if let Some(visible) = visible
+        && !visible(event).await
+    {
+        return true;
+    }
+    let mut text = String::with_capacity(32 + event.json().len() + suffix.len());
+    text.push_str(r#"{"errors":[],"data":"#);
+    text.push_str(event.json());
+    text.push_str(&suffix);
     conn.push(text.into());
     true
 }
