@@ -119,6 +119,8 @@ struct Shared {
     next: AtomicU64,
     local: Mutex<Local>,
     connected: AtomicBool,
+    /// Counts lost connections: a resubscription that a loss overtook is redone.
+    losses: AtomicU64,
     lost: Notify,
     counters: Counters,
 }
@@ -179,6 +181,7 @@ impl RedisChannelLayer {
             next: AtomicU64::new(0),
             local: Mutex::new(Local::default()),
             connected: AtomicBool::new(true),
+            losses: AtomicU64::new(0),
             lost: Notify::new(),
             counters: Counters::default(),
             options,
@@ -229,7 +232,8 @@ impl RedisChannelLayer {
             return;
         };
         let mut manager = self.manager.clone();
-        let cmd = redis::cmd("PUBLISH").arg(key).arg(payload).clone();
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(key).arg(payload);
         let result = timeout_at(deadline, cmd.query_async::<i64>(&mut manager)).await;
         drop(permit);
         match result {
@@ -361,6 +365,7 @@ impl Shared {
                 self.fan_out(&channel, &target, event);
             }
             PushKind::Disconnection => {
+                self.losses.fetch_add(1, Ordering::SeqCst);
                 if self.connected.swap(false, Ordering::SeqCst) {
                     self.counters.disconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
@@ -404,13 +409,17 @@ async fn supervise(shared: Arc<Shared>, mut manager: ConnectionManager) {
         shared.options.min_reconnect_delay,
         shared.options.max_reconnect_delay,
     );
+    // The losses seen so far that a resubscription has made good.
+    let mut handled = 0;
     loop {
         shared.lost.notified().await;
-        if shared.connected.load(Ordering::SeqCst) {
-            continue; // a stale wake-up
-        }
         let mut delay = min;
         loop {
+            let losses = shared.losses.load(Ordering::SeqCst);
+            if losses == handled {
+                break;
+            }
+            shared.connected.store(false, Ordering::SeqCst);
             tokio::time::sleep(jitter(delay)).await;
             delay = (delay * 2).min(max);
             let probe = tokio::time::timeout(
@@ -418,8 +427,8 @@ async fn supervise(shared: Arc<Shared>, mut manager: ConnectionManager) {
                 redis::cmd("PING").query_async::<String>(&mut manager),
             )
             .await;
-            if matches!(probe, Ok(Ok(_))) && resubscribe(&shared, &mut manager).await {
-                break;
+            if matches!(probe, Ok(Ok(_))) && resubscribe(&shared, &mut manager, losses).await {
+                handled = losses;
             }
         }
     }
@@ -427,7 +436,7 @@ async fn supervise(shared: Arc<Shared>, mut manager: ConnectionManager) {
 
 /// Subscribes every local group with members, and the process's channel, on
 /// a new connection; then reports the reconnect.
-async fn resubscribe(shared: &Shared, manager: &mut ConnectionManager) -> bool {
+async fn resubscribe(shared: &Shared, manager: &mut ConnectionManager, losses: u64) -> bool {
     let mut keys = vec![shared.process_key()];
     {
         let mut local = shared.local();
@@ -449,6 +458,10 @@ async fn resubscribe(shared: &Shared, manager: &mut ConnectionManager) -> bool {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };
+    // Lost again meanwhile: the subscriptions went with that connection.
+    if shared.losses.load(Ordering::SeqCst) != losses {
+        return false;
+    }
     shared.connected.store(true, Ordering::SeqCst);
     shared.counters.reconnects.fetch_add(1, Ordering::Relaxed);
     let dropped = shared.counters.since_reconnect.swap(0, Ordering::Relaxed);
