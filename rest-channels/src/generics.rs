@@ -55,7 +55,7 @@
 //! permissions ran before it):
 //!
 //! - `list`: the [queryset](ModelHandler::queryset), the
-//!   [filters](crate::filters), the ordering, then one page
+//!   [`filters`], the ordering, then one page
 //!   ([pagination](crate::pagination)), the count and the page read in one
 //!   transaction.
 //! - `retrieve`, `update`, `partial_update`, `destroy`: the object is looked
@@ -217,7 +217,7 @@ impl QuerySet {
         self
     }
 
-    /// Keeps the rows where `expr` holds (a [`sea_query`](crate::db::sea_query)
+    /// Keeps the rows where `expr` holds (a [sea-query](crate::db::sea_query)
     /// expression; bind values with `Expr::val`).
     pub fn filter_expr(&mut self, expr: impl Into<sea_query::Expr>) -> &mut Self {
         self.select.and_where(expr.into());

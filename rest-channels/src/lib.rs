@@ -337,7 +337,7 @@ pub use rest_channels_macros::on_connect;
 /// `&self` and, optionally, `&Context<'_>`, returning `()`.
 pub use rest_channels_macros::on_disconnect;
 
-/// Maps a struct to a table: implements [`Model`](model::Model) and
+/// Maps a struct to a table: implements [`Model`] and
 /// [`Object`] for it, and defines `<Name>Fields`, the type of its
 /// [`FIELDS`](model::Model::FIELDS) constant (`Note::FIELDS.title`; a
 /// misspelt column is a compile error).
