@@ -14,7 +14,7 @@
 //! logged. Other members are not slowed down.
 //!
 //! [`InMemoryChannelLayer`] is the default and serves one process.
-//! [`RedisChannelLayer`](redis::RedisChannelLayer) (cargo feature `redis`)
+//! `redis::RedisChannelLayer` (cargo feature `redis`)
 //! serves many processes that share one Redis. Either reports its state
 //! with [`ChannelLayer::health`].
 
