@@ -1,8 +1,9 @@
 //! A load tool over real sockets: how much a server costs per idle WebSocket
 //! connection (memory) and per message (CPU). It drives the `reference`
-//! example (the rest-channels envelope) or the `raw_echo` example (a bare
-//! axum echo: the baseline), and reads the server's own figures from
-//! `/proc/PID` (Linux only).
+//! example (the rest-channels envelope), the `raw_echo` example (a bare axum
+//! echo: the baseline of `echo`) or the `raw_notes` example (a hand-written
+//! axum + sqlx server of the notes: the baseline of `request`), and reads
+//! the server's own figures from `/proc/PID` (Linux only).
 //!
 //! - `idle`: reads the server's VmRSS (`/proc/PID/status`), opens `--conns`
 //!   connections (`--batch` handshakes in flight at a time), does one echo
@@ -18,6 +19,15 @@
 //!   `/proc/PID/stat`) per message. The client's CPU per message is printed
 //!   too: client and server share the machine, so throughput is bounded by
 //!   both, while the server's CPU per message is the server's alone.
+//! - `seed`: creates `--count` notes through the API (`create` on `notes/`,
+//!   `--conns` connections, `--window` in flight on each), checks every
+//!   reply is a 201, then prints the `count` of `list`. The URL needs a
+//!   token (`?token=alice-token`): anonymous clients may not create.
+//! - `request`: like `echo`, but the requests are the `--body` given (several
+//!   `--body` rotate), with every `{pk}` in them replaced by the numbers of
+//!   `--pk-range A-B` in turn; checks that every reply is an envelope with
+//!   status 200 (`--status` for another) and prints the same figures as
+//!   `echo`, and the mean reply size.
 //!
 //! Reproduce (each connection is a file descriptor on both sides, hence the
 //! `ulimit -n` in the shell of the server and of the client):
@@ -36,7 +46,26 @@
 //! target/release/examples/load idle --url ws://127.0.0.1:8001/ws/ --conns 10000 --pid $SERVER
 //! target/release/examples/load echo --raw --url ws://127.0.0.1:8001/ws/ --conns 50 --messages 200000 --window 1 --pid $SERVER
 //! kill $SERVER
+//!
+//! # retrieve and list: reference vs raw_notes, on one SQLite file of 10 000 notes
+//! DB=sqlite:///tmp/rc-notes.db
+//! target/release/examples/reference --addr 127.0.0.1:8000 --database-url $DB & SERVER=$!
+//! target/release/examples/load seed --url 'ws://127.0.0.1:8000/ws/?token=alice-token' --count 10000
+//! target/release/examples/load request --url ws://127.0.0.1:8000/ws/ --conns 50 --window 8 --messages 100000 \
+//!     --pid $SERVER --pk-range 1-10000 --body '{"action":"retrieve","route":"notes/{pk}/","request_id":1}'
+//! target/release/examples/load request --url ws://127.0.0.1:8000/ws/ --conns 50 --window 8 --messages 100000 \
+//!     --pid $SERVER --body '{"action":"list","route":"notes/?page=500","request_id":1}'
+//! kill $SERVER
+//! target/release/examples/raw_notes --addr 127.0.0.1:8002 --database-url $DB & SERVER=$!
+//! # ... the same `load request` commands on ws://127.0.0.1:8002/ws/
 //! ```
+//!
+//! With SQLite, most of a request's server CPU is the kernel's: sqlx runs
+//! each connection on a thread of its own, and the wake-ups between the
+//! runtime's threads and those cost more, and vary more, when they cross
+//! cores. Pinning the server to one core and this tool to the other
+//! (`taskset -c 0` before the server's command, `taskset -c 1` before
+//! this one's) gives steadier figures on a small machine.
 //!
 //! `ulimit -n` cannot go past the hard limit (`ulimit -Hn`) without
 //! privileges; the two processes count separately, so 10 000 connections
@@ -46,6 +75,7 @@
 //! Start a fresh server for each `idle` run: memory freed by closed
 //! connections mostly stays with the server's allocator.
 
+use std::future::Future;
 use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,15 +95,24 @@ const USAGE: &str = "\
 usage:
   load idle --url URL --conns N --pid SERVER_PID [--hold SECS] [--settle SECS] [--batch N] [--raw]
   load echo --url URL --conns N --messages M --pid SERVER_PID [--window W] [--batch N] [--raw]
+  load seed --url URL?token=T [--count N] [--conns N] [--window W]
+  load request --url URL --body JSON [--body JSON ...] [--pk-range A-B] --conns N --messages M
+               --pid SERVER_PID [--window W] [--batch N] [--status S]
 
   --url       the server's WebSocket endpoint, e.g. ws://127.0.0.1:8000/ws/
-  --conns     connections to open (idle: default 10000; echo: default 50)
+  --conns     connections to open (idle: default 10000; echo, request: default 50;
+              seed: default 8)
   --pid       the server's process id (its memory and CPU are read from /proc/PID)
+              (seed: optional; with it, the server's CPU is reported too)
   --hold      idle: seconds to keep the connections open after measuring (default 0)
   --settle    idle: seconds to wait before reading the server's memory (default 2)
   --batch     handshakes in flight at a time (default 200)
-  --messages  echo: requests in all, shared by the connections (default 200000)
-  --window    echo: requests in flight per connection (default 1)
+  --messages  echo, request: requests in all, shared by the connections (default 200000)
+  --window    echo, request, seed: requests in flight per connection (default 1; seed: 8)
+  --count     seed: notes to create (default 10000)
+  --body      request: a request's JSON text; repeat it to rotate over several
+  --pk-range  request: `A-B`: every `{pk}` in a body becomes A, A+1, ..., B, A, ...
+  --status    request: the status every reply must have (default 200)
   --raw       the server echoes text frames as they are (examples/raw_echo),
               rather than the rest-channels envelope (examples/reference)
 
@@ -87,6 +126,8 @@ const PATIENCE: Duration = Duration::from_secs(30);
 enum Command {
     Idle,
     Echo,
+    Seed,
+    Request,
 }
 
 struct Opts {
@@ -100,6 +141,10 @@ struct Opts {
     messages: u64,
     window: u64,
     raw: bool,
+    count: u64,
+    bodies: Vec<String>,
+    pk_range: (u64, u64),
+    status: u16,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -107,20 +152,30 @@ fn parse_args() -> Result<Opts, String> {
     let command = match args.next().as_deref() {
         Some("idle") => Command::Idle,
         Some("echo") => Command::Echo,
+        Some("seed") => Command::Seed,
+        Some("request") => Command::Request,
         Some("-h" | "--help") | None => return Err(USAGE.into()),
         Some(other) => return Err(format!("unknown command {other:?}\n{USAGE}")),
     };
     let mut opts = Opts {
         command,
         url: String::new(),
-        conns: if command == Command::Idle { 10_000 } else { 50 },
+        conns: match command {
+            Command::Idle => 10_000,
+            Command::Seed => 8,
+            Command::Echo | Command::Request => 50,
+        },
         pid: 0,
         hold: 0,
         settle: 2,
         batch: 200,
         messages: 200_000,
-        window: 1,
+        window: if command == Command::Seed { 8 } else { 1 },
         raw: false,
+        count: 10_000,
+        bodies: Vec::new(),
+        pk_range: (1, 1),
+        status: 200,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -136,7 +191,7 @@ fn parse_args() -> Result<Opts, String> {
         if flag == "-h" || flag == "--help" {
             return Err(USAGE.into());
         }
-        const VALUED: [&str; 8] = [
+        const VALUED: [&str; 12] = [
             "--url",
             "--conns",
             "--pid",
@@ -145,6 +200,10 @@ fn parse_args() -> Result<Opts, String> {
             "--batch",
             "--messages",
             "--window",
+            "--count",
+            "--body",
+            "--pk-range",
+            "--status",
         ];
         if !VALUED.contains(&flag.as_str()) {
             return Err(format!("unknown argument {flag:?}\n{USAGE}"));
@@ -169,13 +228,25 @@ fn parse_args() -> Result<Opts, String> {
             "--batch" => opts.batch = number(&flag, &value)?,
             "--messages" => opts.messages = number(&flag, &value)?,
             "--window" => opts.window = number(&flag, &value)?,
+            "--count" => opts.count = number(&flag, &value)?,
+            "--body" => opts.bodies.push(value),
+            "--pk-range" => {
+                let (a, b) = value.split_once('-').ok_or_else(|| {
+                    format!("--pk-range: expected A-B, e.g. 1-10000, not {value:?}")
+                })?;
+                opts.pk_range = (number(&flag, a)?, number(&flag, b)?);
+                if opts.pk_range.0 > opts.pk_range.1 {
+                    return Err(format!("--pk-range {value}: A is larger than B"));
+                }
+            }
+            "--status" => opts.status = number(&flag, &value)?,
             _ => return Err(format!("unknown argument {flag:?}\n{USAGE}")),
         }
     }
     if opts.url.is_empty() {
         return Err(format!("--url is required\n{USAGE}"));
     }
-    if opts.pid == 0 {
+    if opts.pid == 0 && command != Command::Seed {
         return Err(format!(
             "--pid is required (the server's process id)\n{USAGE}"
         ));
@@ -183,8 +254,14 @@ fn parse_args() -> Result<Opts, String> {
     if opts.conns == 0 || opts.batch == 0 || opts.window == 0 {
         return Err("--conns, --batch and --window must be at least 1".into());
     }
-    if command == Command::Echo && opts.messages < opts.conns as u64 {
+    if matches!(command, Command::Echo | Command::Request) && opts.messages < opts.conns as u64 {
         return Err("--messages must be at least --conns".into());
+    }
+    if command == Command::Request && opts.bodies.is_empty() {
+        return Err(format!("request: --body is required\n{USAGE}"));
+    }
+    if command == Command::Seed && opts.count == 0 {
+        return Err("--count must be at least 1".into());
     }
     Ok(opts)
 }
@@ -376,38 +453,50 @@ async fn next_text(ws: &mut Ws) -> Result<String, String> {
     }
 }
 
-/// One exchange: `PROBE` out, one reply in, checked.
-async fn probe(ws: &mut Ws, raw: bool) -> Result<(), String> {
-    ws.send(Message::text(PROBE))
+/// One exchange: `text` out, one reply in, checked: the same text with
+/// `raw`, else an envelope with `status`.
+async fn probe(ws: &mut Ws, text: &str, raw: bool, status: u16) -> Result<(), String> {
+    ws.send(Message::text(text))
         .await
         .map_err(|e| format!("send: {e}"))?;
     let reply = next_text(ws).await?;
     let ok = if raw {
-        reply == PROBE
+        reply == text
     } else {
-        serde_json::from_str::<Reply<serde::de::IgnoredAny>>(&reply).is_ok_and(|r| r.status == 200)
+        serde_json::from_str::<Reply<serde::de::IgnoredAny>>(&reply)
+            .is_ok_and(|r| r.status == status)
     };
     if ok {
         Ok(())
     } else {
-        Err(format!("unexpected reply {reply:?}"))
+        Err(format!("unexpected reply {reply:?} to {text:?}"))
     }
 }
 
-/// Opens `n` connections, `batch` handshakes at a time, each one probed once.
-async fn open_all(url: &str, n: usize, batch: usize, raw: bool) -> Result<Vec<Ws>, String> {
+/// Opens `n` connections, `batch` handshakes at a time, each one probed
+/// once with `probe_text` (see [`probe`]).
+async fn open_all(
+    url: &str,
+    n: usize,
+    batch: usize,
+    probe_text: &str,
+    raw: bool,
+    status: u16,
+) -> Result<Vec<Ws>, String> {
     let gate = Arc::new(Semaphore::new(batch));
     let url: Arc<str> = url.into();
+    let probe_text: Arc<str> = probe_text.into();
     let mut tasks = JoinSet::new();
     for i in 0..n {
         let gate = gate.clone();
         let url = url.clone();
+        let probe_text = probe_text.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.expect("semaphore open");
             let mut ws = connect(&url)
                 .await
                 .map_err(|e| format!("connection {i}: {e}"))?;
-            probe(&mut ws, raw)
+            probe(&mut ws, &probe_text, raw, status)
                 .await
                 .map_err(|e| format!("connection {i}: {e}"))?;
             Ok::<_, String>(ws)
@@ -458,7 +547,7 @@ async fn idle(opts: &Opts) -> Result<(), String> {
     let before = rss_kib(opts.pid)?;
     let fds_before = open_fds(opts.pid);
     let started = Instant::now();
-    let conns = open_all(&opts.url, opts.conns, opts.batch, opts.raw).await?;
+    let conns = open_all(&opts.url, opts.conns, opts.batch, PROBE, opts.raw, 200).await?;
     let setup = started.elapsed();
     eprintln!(
         "{} connections set up (one exchange each) in {:.2} s; settling {} s",
@@ -493,16 +582,23 @@ async fn idle(opts: &Opts) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------
-// echo
+// runs of requests: echo, seed, request
 
-/// Sends `count` echo requests on `ws`, `window` in flight at most, checking
-/// every reply in order.
-async fn echo_conn(mut ws: Ws, count: u64, window: u64, raw: bool) -> Result<Ws, String> {
-    let (mut sent, mut received) = (0u64, 0u64);
+/// Sends `count` requests on `ws` (`request(i)` is the `i`-th), at most
+/// `window` in flight, and checks every reply in order (`check(i, reply)`).
+/// Returns the connection and the bytes of the replies.
+async fn drive_conn(
+    mut ws: Ws,
+    count: u64,
+    window: u64,
+    mut request: impl FnMut(u64) -> String,
+    mut check: impl FnMut(u64, &str) -> bool,
+) -> Result<(Ws, u64), String> {
+    let (mut sent, mut received, mut bytes) = (0u64, 0u64, 0u64);
     while received < count {
         if sent < count && sent - received < window {
             while sent < count && sent - received < window {
-                ws.feed(Message::text(echo_request(sent)))
+                ws.feed(Message::text(request(sent)))
                     .await
                     .map_err(|e| format!("send: {e}"))?;
                 sent += 1;
@@ -510,95 +606,297 @@ async fn echo_conn(mut ws: Ws, count: u64, window: u64, raw: bool) -> Result<Ws,
             ws.flush().await.map_err(|e| format!("send: {e}"))?;
         }
         let reply = next_text(&mut ws).await?;
-        let ok = if raw {
-            reply == echo_request(received)
-        } else {
-            match serde_json::from_str::<Reply<EchoData>>(&reply) {
-                Ok(r) => r.status == 200 && r.data.is_some_and(|d| d.n == received),
-                Err(_) => false,
-            }
-        };
-        if !ok {
+        if !check(received, &reply) {
             return Err(format!("reply {received}: unexpected {reply:?}"));
         }
+        bytes += reply.len() as u64;
         received += 1;
     }
-    Ok(ws)
+    Ok((ws, bytes))
 }
 
-async fn echo(opts: &Opts) -> Result<(), String> {
-    check_open_file_limits(opts)?;
-    eprintln!("server: pid {} ({})", opts.pid, process_name(opts.pid)?);
-    let tck = clock_ticks_per_second()? as f64;
-    let server = opts.pid.to_string();
-    let conns = open_all(&opts.url, opts.conns, opts.batch, opts.raw).await?;
-
-    let (server_u0, server_s0) = cpu_ticks(&server)?;
-    let (client_u0, client_s0) = cpu_ticks("self")?;
-    let busy0 = machine_busy_ticks();
-    let started = Instant::now();
+/// Runs `job(i, ws, count)` on every connection, `messages` shared by them,
+/// and waits for them all; returns the connections and the replies' bytes.
+async fn run_all<F, Fut>(conns: Vec<Ws>, messages: u64, job: F) -> Result<(Vec<Ws>, u64), String>
+where
+    F: Fn(usize, Ws, u64) -> Fut,
+    Fut: Future<Output = Result<(Ws, u64), String>> + Send + 'static,
+{
+    let n = conns.len();
+    let per_conn = messages / n as u64;
+    let extra = messages % n as u64;
     let mut tasks = JoinSet::new();
-    let per_conn = opts.messages / opts.conns as u64;
-    let extra = opts.messages % opts.conns as u64;
     for (i, ws) in conns.into_iter().enumerate() {
         let count = per_conn + u64::from((i as u64) < extra);
-        let (window, raw) = (opts.window, opts.raw);
-        tasks.spawn(async move {
-            echo_conn(ws, count, window, raw)
-                .await
-                .map_err(|e| format!("connection {i}: {e}"))
-        });
+        let run = job(i, ws, count);
+        tasks.spawn(async move { run.await.map_err(|e| format!("connection {i}: {e}")) });
     }
-    let mut done = Vec::with_capacity(opts.conns);
+    let (mut done, mut bytes) = (Vec::with_capacity(n), 0);
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(ws)) => done.push(ws),
+            Ok(Ok((ws, b))) => {
+                done.push(ws);
+                bytes += b;
+            }
             Ok(Err(e)) => return Err(e),
-            Err(e) => return Err(format!("an echo task failed: {e}")),
+            Err(e) => return Err(format!("a connection's task failed: {e}")),
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    let (server_u1, server_s1) = cpu_ticks(&server)?;
-    let (client_u1, client_s1) = cpu_ticks("self")?;
-    let busy1 = machine_busy_ticks();
+    Ok((done, bytes))
+}
 
-    let msgs = opts.messages as f64;
+/// CPU times (clock ticks) at one instant: the server's (when its pid is
+/// known), this process's, the machine's.
+struct Sample {
+    server: Option<(u64, u64)>,
+    client: (u64, u64),
+    busy: Option<u64>,
+    at: Instant,
+}
+
+impl Sample {
+    fn take(pid: u32) -> Result<Self, String> {
+        let server = if pid == 0 {
+            None
+        } else {
+            Some(cpu_ticks(&pid.to_string())?)
+        };
+        Ok(Sample {
+            server,
+            client: cpu_ticks("self")?,
+            busy: machine_busy_ticks(),
+            at: Instant::now(),
+        })
+    }
+}
+
+/// Prints the throughput and the CPU per message between two samples.
+fn report(
+    what: &str,
+    opts: &Opts,
+    messages: u64,
+    before: &Sample,
+    after: &Sample,
+) -> Result<(), String> {
+    let tck = clock_ticks_per_second()? as f64;
+    let elapsed = after.at.duration_since(before.at).as_secs_f64();
+    let msgs = messages as f64;
     let secs = |ticks: u64| ticks as f64 / tck;
-    let (su, ss) = (secs(server_u1 - server_u0), secs(server_s1 - server_s0));
-    let (cu, cs) = (secs(client_u1 - client_u0), secs(client_s1 - client_s0));
     println!(
-        "echo: {} connections, window {}, {} messages in {elapsed:.2} s: {:.0} messages/s",
+        "{what}: {} connections, window {}, {messages} messages in {elapsed:.2} s: {:.0} messages/s",
         opts.conns,
         opts.window,
-        opts.messages,
         msgs / elapsed
     );
-    println!(
-        "server CPU: {:.2} s (user {su:.2} s, system {ss:.2} s); server CPU per message: {:.1} µs",
-        su + ss,
-        (su + ss) * 1e6 / msgs
-    );
+    let mut server_total = 0.0;
+    if let (Some((u0, s0)), Some((u1, s1))) = (before.server, after.server) {
+        let (su, ss) = (secs(u1 - u0), secs(s1 - s0));
+        server_total = su + ss;
+        println!(
+            "server CPU: {:.2} s (user {su:.2} s, system {ss:.2} s); server CPU per message: {:.1} µs",
+            su + ss,
+            (su + ss) * 1e6 / msgs
+        );
+        if u1 + s1 == u0 + s0 {
+            eprintln!(
+                "warning: the server (pid {}) used no CPU at all: is --pid the server's own process \
+                 (not a shell or `cargo run` around it)?",
+                opts.pid
+            );
+        }
+    }
+    let ((cu0, cs0), (cu1, cs1)) = (before.client, after.client);
+    let (cu, cs) = (secs(cu1 - cu0), secs(cs1 - cs0));
     println!(
         "client CPU: {:.2} s (user {cu:.2} s, system {cs:.2} s); client CPU per message: {:.1} µs",
         cu + cs,
         (cu + cs) * 1e6 / msgs
     );
-    if server_u1 + server_s1 == server_u0 + server_s0 {
-        eprintln!(
-            "warning: the server (pid {}) used no CPU at all: is --pid the server's own process \
-             (not a shell or `cargo run` around it)?",
-            opts.pid
-        );
-    }
-    if let (Some(b0), Some(b1)) = (busy0, busy1) {
+    if let (Some(b0), Some(b1), Some(_)) = (before.busy, after.busy, before.server) {
         // Client and server share the machine: anything else running skews
         // the throughput (and, less so, the CPU per message).
-        let others = secs(b1 - b0) - (su + ss + cu + cs);
+        let others = secs(b1 - b0) - (server_total + cu + cs);
         println!(
             "other processes' CPU during the run: {:.2} s",
             others.max(0.0)
         );
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// echo
+
+/// Sends `count` echo requests on `ws`, `window` in flight at most, checking
+/// every reply in order.
+async fn echo_conn(ws: Ws, count: u64, window: u64, raw: bool) -> Result<(Ws, u64), String> {
+    drive_conn(ws, count, window, echo_request, |n, reply| {
+        if raw {
+            reply == echo_request(n)
+        } else {
+            match serde_json::from_str::<Reply<EchoData>>(reply) {
+                Ok(r) => r.status == 200 && r.data.is_some_and(|d| d.n == n),
+                Err(_) => false,
+            }
+        }
+    })
+    .await
+}
+
+async fn echo(opts: &Opts) -> Result<(), String> {
+    check_open_file_limits(opts)?;
+    eprintln!("server: pid {} ({})", opts.pid, process_name(opts.pid)?);
+    let conns = open_all(&opts.url, opts.conns, opts.batch, PROBE, opts.raw, 200).await?;
+    let before = Sample::take(opts.pid)?;
+    let (window, raw) = (opts.window, opts.raw);
+    let (done, _) = run_all(conns, opts.messages, |_, ws, count| {
+        echo_conn(ws, count, window, raw)
+    })
+    .await?;
+    let after = Sample::take(opts.pid)?;
+    report("echo", opts, opts.messages, &before, &after)?;
+    close_all(done, opts.batch).await;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// seed
+
+/// The `n`-th note `seed` creates.
+fn create_request(n: u64) -> String {
+    format!(
+        r#"{{"action":"create","route":"notes/","request_id":{n},"data":{{"title":"Note {n}","content":"The body of note {n}: seeded by examples/load.rs to measure list and retrieve."}}}}"#
+    )
+}
+
+async fn seed(opts: &Opts) -> Result<(), String> {
+    check_open_file_limits(opts)?;
+    if opts.pid != 0 {
+        eprintln!("server: pid {} ({})", opts.pid, process_name(opts.pid)?);
+    }
+    let conns = open_all(&opts.url, opts.conns, opts.batch, PROBE, false, 200).await?;
+    let before = Sample::take(opts.pid)?;
+    let (window, stride) = (opts.window, opts.conns as u64);
+    let (mut done, _) = run_all(conns, opts.count, |i, ws, count| {
+        // Connection i creates notes i, i + stride, i + 2 stride, ...
+        let n = move |j: u64| j * stride + i as u64 + 1;
+        drive_conn(
+            ws,
+            count,
+            window,
+            move |j| create_request(n(j)),
+            |_, reply| {
+                serde_json::from_str::<Reply<serde::de::IgnoredAny>>(reply)
+                    .is_ok_and(|r| r.status == 201)
+            },
+        )
+    })
+    .await
+    .map_err(|e| {
+        if e.contains("\"status\":403") {
+            format!("{e}\n(anonymous clients may not create: put a token in the URL, `?token=alice-token`)")
+        } else {
+            e
+        }
+    })?;
+    let after = Sample::take(opts.pid)?;
+    report("seed (create)", opts, opts.count, &before, &after)?;
+
+    #[derive(Deserialize)]
+    struct ListPage {
+        count: u64,
+    }
+    let ws = done.first_mut().expect("at least one connection");
+    ws.send(Message::text(r#"{"action":"list","route":"notes/"}"#))
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let reply = next_text(ws).await?;
+    match serde_json::from_str::<Reply<ListPage>>(&reply) {
+        Ok(Reply {
+            status: 200,
+            data: Some(page),
+        }) => println!("notes in the database now: {}", page.count),
+        _ => return Err(format!("list after seeding: unexpected {reply:?}")),
+    }
+    close_all(done, opts.batch).await;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// request
+
+/// The requests of `request`: the bodies, each cut at its `{pk}`s, and the
+/// range of pks that fill them.
+struct Bodies {
+    parts: Vec<Vec<String>>,
+    pk_first: u64,
+    pk_span: u64,
+}
+
+impl Bodies {
+    fn new(opts: &Opts) -> Self {
+        let (a, b) = opts.pk_range;
+        Bodies {
+            parts: opts
+                .bodies
+                .iter()
+                .map(|b| b.split("{pk}").map(str::to_owned).collect())
+                .collect(),
+            pk_first: a,
+            pk_span: b - a + 1,
+        }
+    }
+
+    /// The `n`-th request: bodies in turn; the pk moves on after each round
+    /// of bodies.
+    fn get(&self, n: u64) -> String {
+        let count = self.parts.len() as u64;
+        let parts = &self.parts[(n % count) as usize];
+        let pk = self.pk_first + (n / count) % self.pk_span;
+        let pk = pk.to_string();
+        let mut text = String::with_capacity(parts.iter().map(String::len).sum::<usize>() + 8);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                text.push_str(&pk);
+            }
+            text.push_str(part);
+        }
+        text
+    }
+}
+
+async fn request(opts: &Opts) -> Result<(), String> {
+    check_open_file_limits(opts)?;
+    eprintln!("server: pid {} ({})", opts.pid, process_name(opts.pid)?);
+    let bodies = Arc::new(Bodies::new(opts));
+    eprintln!("first request: {}", bodies.get(0));
+    let conns = open_all(
+        &opts.url,
+        opts.conns,
+        opts.batch,
+        &bodies.get(0),
+        false,
+        opts.status,
+    )
+    .await?;
+    let before = Sample::take(opts.pid)?;
+    let (window, stride, status) = (opts.window, opts.conns as u64, opts.status);
+    let (done, bytes) = run_all(conns, opts.messages, |i, ws, count| {
+        let bodies = bodies.clone();
+        // Connection i sends requests i, i + stride, i + 2 stride, ...
+        let request = move |j: u64| bodies.get(j * stride + i as u64);
+        drive_conn(ws, count, window, request, move |_, reply| {
+            serde_json::from_str::<Reply<serde::de::IgnoredAny>>(reply)
+                .is_ok_and(|r| r.status == status)
+        })
+    })
+    .await?;
+    let after = Sample::take(opts.pid)?;
+    report("request", opts, opts.messages, &before, &after)?;
+    println!(
+        "mean reply: {:.0} bytes",
+        bytes as f64 / opts.messages as f64
+    );
     close_all(done, opts.batch).await;
     Ok(())
 }
@@ -615,6 +913,8 @@ async fn main() {
     let result = match opts.command {
         Command::Idle => idle(&opts).await,
         Command::Echo => echo(&opts).await,
+        Command::Seed => seed(&opts).await,
+        Command::Request => request(&opts).await,
     };
     if let Err(e) = result {
         eprintln!("load: {e}");
