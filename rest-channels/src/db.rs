@@ -197,13 +197,19 @@ impl Database {
         Ok(())
     }
 
+    // The `begin` futures of sqlx are large (8 KiB and more): boxed, they do
+    // not grow the future of every action that awaits them (which the
+    // connection loop boxes and moves per message).
+
     /// A read transaction: what it reads is one snapshot (a page and its count agree).
     pub async fn begin_read(&self) -> Result<Tx, Error> {
         let inner = match self {
-            Database::Sqlite(pool) => TxInner::Sqlite(pool.begin().await.map_err(Error::internal)?),
+            Database::Sqlite(pool) => {
+                TxInner::Sqlite(Box::pin(pool.begin()).await.map_err(Error::internal)?)
+            }
             #[cfg(feature = "postgres")]
             Database::Postgres(pool) => TxInner::Postgres(
-                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                Box::pin(pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
                     .await
                     .map_err(Error::internal)?,
             ),
@@ -217,13 +223,13 @@ impl Database {
     pub async fn begin_write(&self) -> Result<Tx, Error> {
         let inner = match self {
             Database::Sqlite(pool) => TxInner::Sqlite(
-                pool.begin_with("BEGIN IMMEDIATE")
+                Box::pin(pool.begin_with("BEGIN IMMEDIATE"))
                     .await
                     .map_err(Error::internal)?,
             ),
             #[cfg(feature = "postgres")]
             Database::Postgres(pool) => {
-                TxInner::Postgres(pool.begin().await.map_err(Error::internal)?)
+                TxInner::Postgres(Box::pin(pool.begin()).await.map_err(Error::internal)?)
             }
         };
         Ok(Tx { inner })
@@ -443,6 +449,43 @@ impl Tx {
     /// The models a `SELECT` of every column of `M` returns.
     pub async fn fetch_all<M: Model>(&mut self, select: &SelectStatement) -> Result<Vec<M>, Error> {
         rows!(self, select, fetch_all, |row| decode::<M>(&row))
+    }
+
+    /// One page of what `select` returns: `limit` rows after `offset`.
+    ///
+    /// On SQLite the limit is written into the SQL as a number, and only the
+    /// offset is bound: a bound LIMIT makes SQLite prepare the statement anew
+    /// on every run (the plan depends on it), which costs more than the rest
+    /// of a page of ten. `select` must not have a LIMIT of its own.
+    pub async fn fetch_page<M: Model>(
+        &mut self,
+        select: &SelectStatement,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<M>, Error> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => {
+                let (mut sql, mut values) = select.build(SqliteQueryBuilder);
+                // A u64, formatted: digits only.
+                sql.push_str(&format!(" LIMIT {limit} OFFSET ?"));
+                values.0.push(sea_query::Value::BigInt(Some(
+                    i64::try_from(offset).unwrap_or(i64::MAX),
+                )));
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql)), values);
+                q.fetch_all(&mut **tx)
+                    .await
+                    .map_err(Error::internal)?
+                    .iter()
+                    .map(|r| decode::<M>(&row_of(r)))
+                    .collect()
+            }
+            #[cfg(feature = "postgres")]
+            TxInner::Postgres(_) => {
+                let mut select = select.clone();
+                select.limit(limit).offset(offset);
+                self.fetch_all(&select).await
+            }
+        }
     }
 
     /// The first model a `SELECT` returns, if any.

@@ -329,10 +329,13 @@ async fn list<H: ModelHandler>(h: &H, ctx: &Context<'_>) -> Result<Reply, Error>
     let mut tx = db.begin_read().await?;
     let count = u64::try_from(tx.count(&select).await?).unwrap_or(0);
     let window = pagination.window(&query, count)?;
-    if let Some(limit) = window.limit {
-        select.limit(limit).offset(window.offset);
-    }
-    let results = tx.fetch_all::<H::Model>(&select).await?;
+    let results = match window.limit {
+        Some(limit) => {
+            tx.fetch_page::<H::Model>(&select, limit, window.offset)
+                .await?
+        }
+        None => tx.fetch_all::<H::Model>(&select).await?,
+    };
     tx.commit().await?;
     let path = ctx.route_path();
     let page = Page {
@@ -371,9 +374,9 @@ async fn get_object<H: ModelHandler>(
         Source::Tx(tx) => tx.backend(),
     };
     let mut select = queryset(h, ctx, backend)?;
-    select
-        .and_where(Expr::col(column.name()).eq(Expr::val(db::to_sea(value, column.ty()))))
-        .limit(1);
+    select.and_where(Expr::col(column.name()).eq(Expr::val(db::to_sea(value, column.ty()))));
+    // No `LIMIT 1`: a bound LIMIT makes SQLite prepare the statement anew on
+    // every run (it depends on the value), and `fetch_optional` reads one row.
     let found = match source {
         Source::Db(db) => db.fetch_optional::<H::Model>(&select).await?,
         Source::Tx(tx) => {
