@@ -122,6 +122,10 @@ impl Database {
     /// Opens a pool: `sqlite::memory:` (one database in memory, kept for the
     /// pool's life), `sqlite://PATH` or `sqlite:PATH` (the file is created
     /// when missing; WAL journal), or `postgres://...`.
+    ///
+    /// The in-memory database lives in the pool's one connection: a
+    /// transaction holds it, so code that holds a [`Tx`] must use that
+    /// transaction, not the pool (which would wait for its acquire timeout).
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         if matches!(url, "sqlite::memory:" | "sqlite://:memory:" | "sqlite:") {
             // One connection that is never reaped: an in-memory database
