@@ -35,13 +35,13 @@ pub(crate) fn expand(handler: &HandlerImpl) -> TokenStream {
 }
 
 /// A local variable of the generated code, invisible to the user's tokens.
-fn local(name: &str) -> Ident {
+pub(crate) fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
 /// The runtime's path, respanned: the tokens of a type check are all at the
 /// user's token, so that rustc reports an unmet bound there, once.
-fn krate_at(krate: &Path, span: Span) -> TokenStream {
+pub(crate) fn krate_at(krate: &Path, span: Span) -> TokenStream {
     krate
         .to_token_stream()
         .into_iter()

@@ -9,6 +9,7 @@
 //! does not convert at the literal, a rule that does not fit the type at
 //! the rule.
 
+use crate::expand::{krate_at, local};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
@@ -26,24 +27,6 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
         #model_impl
         #object_impl
     }
-}
-
-/// A local variable of the generated code, invisible to the user's tokens.
-fn local(name: &str) -> Ident {
-    Ident::new(name, Span::mixed_site())
-}
-
-/// The runtime's path, respanned: the tokens of a type check are all at the
-/// user's token, so that rustc reports an unmet bound there, once.
-fn krate_at(krate: &Path, span: Span) -> TokenStream {
-    krate
-        .to_token_stream()
-        .into_iter()
-        .map(|mut tt| {
-            tt.set_span(span);
-            tt
-        })
-        .collect()
 }
 
 /// The column's name, as a string literal at the field's name.
