@@ -251,11 +251,11 @@ struct Opt {
     value: Option<(Span, TokenStream)>,
 }
 
-/// Splits an option list at its top-level commas and hands each entry to
-/// `each`, in order. Reports entries that do not start with a name, and
-/// every repeated key (only the first occurrence of a key is handed over).
-fn each_option(tokens: TokenStream, errors: &mut Errors, mut each: impl FnMut(&Opt, &mut Errors)) {
-    let mut keys: Vec<Ident> = Vec::new();
+/// The entries of an option list: `tokens` split at their top-level
+/// commas, each with the span of the comma that ended it (`None` for the
+/// last). An empty entry (`a, , b`) is kept, for its error.
+pub(crate) fn split_at_commas(tokens: TokenStream) -> Vec<(Vec<TokenTree>, Option<Span>)> {
+    let mut entries = Vec::new();
     let mut tokens = tokens.into_iter().peekable();
     while tokens.peek().is_some() {
         let mut entry = Vec::new();
@@ -269,6 +269,17 @@ fn each_option(tokens: TokenStream, errors: &mut Errors, mut each: impl FnMut(&O
                 tt => entry.push(tt),
             }
         }
+        entries.push((entry, comma));
+    }
+    entries
+}
+
+/// Splits an option list at its top-level commas and hands each entry to
+/// `each`, in order. Reports entries that do not start with a name, and
+/// every repeated key (only the first occurrence of a key is handed over).
+fn each_option(tokens: TokenStream, errors: &mut Errors, mut each: impl FnMut(&Opt, &mut Errors)) {
+    let mut keys: Vec<Ident> = Vec::new();
+    for (entry, comma) in split_at_commas(tokens) {
         let mut entry = entry.into_iter();
         let key = match entry.next() {
             Some(TokenTree::Ident(key)) => key,

@@ -52,19 +52,7 @@ impl Entries {
     /// Splits `tokens` at their top-level commas.
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Entries {
         let mut entries = Vec::new();
-        let mut tokens = tokens.into_iter().peekable();
-        while tokens.peek().is_some() {
-            let mut entry = Vec::new();
-            let mut comma = None;
-            for tt in tokens.by_ref() {
-                match tt {
-                    TokenTree::Punct(p) if p.as_char() == ',' => {
-                        comma = Some(p.span());
-                        break;
-                    }
-                    tt => entry.push(tt),
-                }
-            }
+        for (entry, comma) in crate::attr::split_at_commas(tokens) {
             let mut entry = entry.into_iter();
             let key = match entry.next() {
                 Some(TokenTree::Ident(key)) => key,
