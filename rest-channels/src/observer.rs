@@ -290,22 +290,31 @@ pub(crate) async fn deliver(conn: &Connection, event: &Event) -> bool {
     let Some(group) = event.kind().strip_prefix(KIND_PREFIX) else {
         return false;
     };
-    let (suffix, visible) = {
+    // The check of a scoped list runs a query: not under the lock.
+    let visible = {
         let subs = conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
         let Some(sub) = subs.iter().find(|s| s.group == group) else {
             return true;
         };
-        (sub.suffix.clone(), sub.visible.clone())
+        sub.visible.clone()
     };
     if let Some(visible) = visible
         && !visible(event).await
     {
         return true;
     }
-    let mut text = String::with_capacity(32 + event.json().len() + suffix.len());
-    text.push_str(r#"{"errors":[],"data":"#);
-    text.push_str(event.json());
-    text.push_str(&suffix);
+    let text = {
+        let subs = conn.subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+        // Unsubscribed meanwhile: nothing to send.
+        let Some(sub) = subs.iter().find(|s| s.group == group) else {
+            return true;
+        };
+        let mut text = String::with_capacity(32 + event.json().len() + sub.suffix.len());
+        text.push_str(r#"{"errors":[],"data":"#);
+        text.push_str(event.json());
+        text.push_str(&sub.suffix);
+        text
+    };
     conn.push(text.into());
     true
 }
