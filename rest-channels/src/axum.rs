@@ -42,29 +42,20 @@
 //! client sends a frame over the size limit, close with 1009 and drain what
 //! the client still sends, so that the close frame is not lost to a TCP reset.
 
-use std::time::Duration;
-
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 
 use crate::app::App;
-use crate::connection::{Incoming, Transport, abandon, close, open, serve_opened};
+use crate::connection::{abandon, open, serve_opened};
 use crate::handler::{Consumer, Handler};
 use crate::permissions::Permission;
 use crate::scope::Scope;
-
-/// How long a closing connection waits for its peer before dropping it.
-const LINGER: Duration = Duration::from_secs(2);
-/// How much a closing connection reads and discards at most.
-const LINGER_BYTES: usize = 1 << 20;
+use crate::socket::Socket;
 
 /// The axum handler that serves consumer `C` on a WebSocket route.
 ///
@@ -140,7 +131,7 @@ pub async fn websocket<C: Consumer>(
                     Some(config),
                 )
                 .await;
-                serve_opened::<C, _>(opened, Socket { ws }, None).await;
+                serve_opened::<C, _>(opened, Socket::new(ws), None).await;
             }
             Err(e) => {
                 tracing::debug!(error = %e, "upgrade failed");
@@ -204,69 +195,6 @@ fn check_upgrade(method: &Method, headers: &HeaderMap) -> Result<HeaderValue, &'
         .ok_or("missing Sec-WebSocket-Key")?;
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     HeaderValue::from_str(&accept).map_err(|_| "bad Sec-WebSocket-Key")
-}
-
-struct Socket {
-    ws: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
-}
-
-impl Transport for Socket {
-    async fn recv(&mut self) -> Incoming {
-        loop {
-            return match self.ws.next().await {
-                Some(Ok(WsMessage::Text(text))) => Incoming::Text(text),
-                Some(Ok(WsMessage::Binary(_))) => Incoming::Binary,
-                Some(Ok(WsMessage::Close(_))) | None => Incoming::Closed,
-                Some(Ok(_)) => continue, // ping, pong: tungstenite answers pings itself
-                Some(Err(tungstenite::Error::Capacity(e))) => {
-                    tracing::debug!(error = %e, "frame over the size limit");
-                    Incoming::TooLarge
-                }
-                Some(Err(tungstenite::Error::Utf8(e))) => {
-                    tracing::debug!(error = %e, "text frame that is not UTF-8");
-                    Incoming::Broken(close::INVALID_PAYLOAD)
-                }
-                Some(Err(tungstenite::Error::Protocol(e))) => {
-                    tracing::debug!(error = %e, "WebSocket protocol error");
-                    Incoming::Broken(close::PROTOCOL_ERROR)
-                }
-                Some(Err(e)) => {
-                    tracing::debug!(error = %e, "WebSocket error");
-                    Incoming::Closed
-                }
-            };
-        }
-    }
-
-    async fn send(&mut self, text: Utf8Bytes) -> bool {
-        self.ws.send(WsMessage::Text(text)).await.is_ok()
-    }
-
-    async fn close(mut self, code: Option<u16>, reason: &'static str) {
-        let frame = code.map(|code| CloseFrame {
-            code: code.into(),
-            reason: reason.into(),
-        });
-        // With `None` this completes a close the client started.
-        let _ = tokio::time::timeout(LINGER, self.ws.close(frame)).await;
-        let io = self.ws.get_mut();
-        let _ = io.shutdown().await;
-        // Read until the client hangs up, so that the close frame is not
-        // destroyed by a reset for unread data.
-        let _ = tokio::time::timeout(LINGER, async {
-            // On the heap: a buffer on the stack would be part of every
-            // connection's future, idle or not.
-            let mut buf = vec![0u8; 4096];
-            let mut total = 0;
-            while total < LINGER_BYTES {
-                match io.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => total += n,
-                }
-            }
-        })
-        .await;
-    }
 }
 
 #[cfg(test)]

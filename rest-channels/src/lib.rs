@@ -82,6 +82,7 @@ pub mod pagination;
 pub mod permissions;
 pub mod routing;
 pub mod scope;
+mod socket;
 pub mod testing;
 
 #[doc(hidden)]
