@@ -114,6 +114,24 @@ pub struct Settings {
     /// How the generic `list` of handlers that set none is paginated.
     /// Default: not at all (a plain array), as in Django REST framework.
     pub pagination: Option<crate::pagination::Pagination>,
+    /// How long a client may stay silent. After half of it without a frame
+    /// from the client, the server pings; when the whole of it passes without
+    /// one (no pong either), the connection is closed (code 1001) and its
+    /// resources freed. `None`: never. Default 60 s.
+    pub idle_timeout: Option<std::time::Duration>,
+    /// How long one write to a client may wait for the client to read. A
+    /// client that reads nothing for this long is disconnected; what waits
+    /// for it is bounded (the socket's buffers, one reply, the inbox's
+    /// `channel_capacity` events). Default 30 s.
+    pub write_timeout: std::time::Duration,
+    /// The most messages a connection may send per second, on average over
+    /// bursts of as many; a client that sends faster is closed with code 1008
+    /// (policy violation). `None`: no limit. Default 10,000 per second.
+    pub max_message_rate: Option<u32>,
+    /// After [`App::shutdown`], how long running actions (detached ones
+    /// included) may take to finish and send their replies before their
+    /// connections close with 1001. Default 5 s.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -133,6 +151,10 @@ impl Default for Settings {
                 "unsubscribe".into(),
             ],
             pagination: None,
+            idle_timeout: Some(std::time::Duration::from_secs(60)),
+            write_timeout: std::time::Duration::from_secs(30),
+            max_message_rate: Some(10_000),
+            shutdown_grace: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -148,6 +170,10 @@ impl fmt::Debug for Settings {
             .field("max_detached_actions", &self.max_detached_actions)
             .field("read_only_actions", &self.read_only_actions)
             .field("pagination", &self.pagination)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("max_message_rate", &self.max_message_rate)
+            .field("shutdown_grace", &self.shutdown_grace)
             .finish_non_exhaustive()
     }
 }
@@ -314,6 +340,26 @@ impl AppBuilder {
     /// How many detached actions may run at a time on one connection.
     pub fn max_detached_actions(mut self, actions: usize) -> Self {
         self.settings.max_detached_actions = actions;
+        self
+    }
+    /// Sets [`Settings::idle_timeout`] (`None`: connections may stay silent forever).
+    pub fn idle_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.settings.idle_timeout = timeout;
+        self
+    }
+    /// Sets [`Settings::write_timeout`].
+    pub fn write_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.settings.write_timeout = timeout;
+        self
+    }
+    /// Sets [`Settings::max_message_rate`] (`None`: no limit).
+    pub fn max_message_rate(mut self, per_second: Option<u32>) -> Self {
+        self.settings.max_message_rate = per_second;
+        self
+    }
+    /// Sets [`Settings::shutdown_grace`].
+    pub fn shutdown_grace(mut self, grace: std::time::Duration) -> Self {
+        self.settings.shutdown_grace = grace;
         self
     }
     /// The permissions of handlers that name none.
