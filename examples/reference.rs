@@ -431,6 +431,8 @@ async fn main() {
         }
     };
     let local = listener.local_addr().expect("bound address");
+    // Small replies and events go out at once (see `rest_channels::axum::bind`).
+    let listener = rest_channels::axum::nodelay(listener);
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on ws://{local}");
@@ -448,7 +450,9 @@ async fn main() {
         eprintln!("server error: {e}");
     }
     // The sockets were told to close with 1001; give them a moment to say so.
-    let _ = tokio::time::timeout(Duration::from_secs(5), app.closed()).await;
+    // Running actions have the grace period to finish.
+    let grace = app.settings().shutdown_grace + Duration::from_secs(2);
+    let _ = tokio::time::timeout(grace, app.closed()).await;
     db.close().await;
     drop(temp);
 }

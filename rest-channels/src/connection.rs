@@ -4,6 +4,12 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use futures_util::FutureExt;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -32,6 +38,7 @@ pub(crate) mod close {
     pub(crate) const GOING_AWAY: u16 = 1001;
     pub(crate) const PROTOCOL_ERROR: u16 = 1002;
     pub(crate) const INVALID_PAYLOAD: u16 = 1007;
+    pub(crate) const POLICY: u16 = 1008;
     pub(crate) const TOO_LARGE: u16 = 1009;
     pub(crate) const INTERNAL: u16 = 1011;
     pub(crate) const FORBIDDEN: u16 = 4003;
@@ -39,11 +46,27 @@ pub(crate) mod close {
 
 /// A message transport: a WebSocket, or the test communicator's channels.
 pub(crate) trait Transport: Send {
-    fn recv(&mut self) -> impl Future<Output = Incoming> + Send;
-    /// `false` when the peer is gone.
-    fn send(&mut self, text: Utf8Bytes) -> impl Future<Output = bool> + Send;
+    /// The next frame from the peer.
+    fn poll_recv(&mut self, cx: &mut TaskContext<'_>) -> Poll<Incoming>;
+    /// Queues a text frame for the peer (written by [`flush`](Self::flush),
+    /// or sooner once the queue passes the write buffer's size); `false`
+    /// when the peer is gone or does not read.
+    fn feed(&mut self, text: Utf8Bytes) -> impl Future<Output = bool> + Send;
+    /// Writes out what was queued; `false` when the peer is gone or does
+    /// not read.
+    fn flush(&mut self) -> impl Future<Output = bool> + Send;
+    /// Pings the peer (and flushes).
+    fn ping(&mut self) -> impl Future<Output = bool> + Send;
+    /// When the peer last sent a frame; `None`: the transport cannot tell
+    /// (then it is never idle).
+    fn last_seen(&self) -> Option<Instant>;
     /// Closes with `code`, or (`None`) completes a close the peer started.
     fn close(self, code: Option<u16>, reason: &'static str) -> impl Future<Output = ()> + Send;
+}
+
+/// The next frame from the transport.
+fn recv<T: Transport>(transport: &mut T) -> impl Future<Output = Incoming> + Send + '_ {
+    std::future::poll_fn(move |cx| transport.poll_recv(cx))
 }
 
 const BINARY_FRAME: &str =
@@ -121,8 +144,8 @@ pub(crate) async fn serve_opened<C: Consumer, T: Transport>(
         return;
     }
     ready(true);
-    let close_code = run(&consumer, &conn, inbox, &mut transport).await;
-    finish(&consumer, &conn, transport, close_code).await;
+    let end = run(&consumer, &conn, inbox, &mut transport).await;
+    finish(&consumer, &conn, transport, end).await;
 }
 
 /// The connection's channel in the layer, and what the connection holds
@@ -214,10 +237,33 @@ async fn on_event<C: Consumer>(consumer: &C, conn: &Connection, event: &Event) {
     }
 }
 
+/// Why the loop ended: the close code and reason to send, or `None` when
+/// the peer is gone or started the close (no close frame of our own).
+type End = Option<(u16, &'static str)>;
+
+const SHUTTING_DOWN: End = Some((close::GOING_AWAY, "server shutting down"));
+
+/// The shutdown signal, kept across the loop's turns (a new one each turn
+/// would register and unregister with the token every time).
+type Shutdown = Pin<Box<WaitForCancellationFutureOwned>>;
+
+/// What woke the loop.
+enum Next {
+    Shutdown,
+    Detached(Option<String>),
+    Outbox,
+    Event(Option<Event>),
+    Incoming(Incoming),
+    Tick,
+}
+
 /// The loop: messages from the client and events from the layer, one at a
-/// time, until the client goes, a frame breaks the rules, or the server
-/// shuts down. Returns the close code to send (`None`: no close frame of
-/// our own, the peer is gone or started the close).
+/// time, until the client goes, a frame breaks the rules, the client goes
+/// silent, or the server shuts down.
+///
+/// Writes are queued and go out together: once nothing else is ready, the
+/// loop flushes before it waits. Replies and events that are ready at the
+/// same time thus leave in one write, and a lone reply is not held back.
 ///
 /// Detached actions run beside it (see `detached`): a message whose action
 /// detaches leaves the queue, and the loop goes on with the next one while
@@ -230,114 +276,290 @@ async fn run<'a, C: Consumer, T: Transport>(
     conn: &'a Connection,
     mut inbox: Inbox,
     transport: &mut T,
-) -> Option<u16> {
-    // What `on_connect` sent goes out first.
-    if !flush(conn, transport).await {
-        return None;
-    }
-    let shutdown = conn.scope.app.shutdown_token().clone();
+) -> End {
+    let settings = conn.scope.app.settings();
+    let grace = settings.shutdown_grace;
+    let mut shutdown: Shutdown =
+        Box::pin(conn.scope.app.shutdown_token().clone().cancelled_owned());
     let mut detached = Detached::new(&conn.detached);
+    let mut rate = settings.max_message_rate.map(Bucket::new);
+    let mut idle = match (settings.idle_timeout, transport.last_seen()) {
+        (Some(timeout), Some(last)) => Some(Idle::new(timeout, last)),
+        _ => None,
+    };
     // A layer may drop a channel's sender; then the inbox is done, not busy.
     let mut inbox_open = true;
+    // What `on_connect` sent goes out first.
+    let mut unflushed = false;
+    if !queue_outbox(conn, transport, &mut unflushed).await {
+        return None;
+    }
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return Some(close::GOING_AWAY),
-            reply = detached.next() => {
-                if !reply_with(conn, transport, reply).await {
-                    return None;
-                }
-            }
-            () = conn.outbox_ready.notified(), if !detached.is_empty() => {
-                if !flush(conn, transport).await {
-                    return None;
-                }
-            }
-            event = inbox.recv(), if inbox_open => {
-                let Some(event) = event else {
-                    inbox_open = false;
+        let ready = next(
+            shutdown.as_mut(),
+            &mut detached,
+            conn,
+            &mut inbox,
+            inbox_open,
+            transport,
+            idle.as_mut(),
+        );
+        let step = if unflushed {
+            // Only what is ready now joins the queued writes.
+            match ready.now_or_never() {
+                Some(step) => step,
+                None => {
+                    if !transport.flush().await {
+                        return None;
+                    }
+                    unflushed = false;
                     continue;
-                };
+                }
+            }
+        } else {
+            ready.await
+        };
+        match step {
+            Next::Shutdown => {
+                return graceful(&mut detached, conn, transport, &mut unflushed, grace).await;
+            }
+            Next::Detached(reply) => {
+                if !reply_with(conn, transport, reply, &mut unflushed).await {
+                    return None;
+                }
+            }
+            Next::Outbox => {
+                if !queue_outbox(conn, transport, &mut unflushed).await {
+                    return None;
+                }
+            }
+            Next::Event(None) => inbox_open = false,
+            Next::Event(Some(event)) => {
                 // Boxed, as `dispatch` below.
                 let handled = Box::pin(on_event(consumer, conn, &event));
-                if beside(handled, &mut detached, conn, transport).await.is_none()
-                    || !flush(conn, transport).await
+                let mut beside = Beside {
+                    detached: &mut detached,
+                    conn,
+                    transport: &mut *transport,
+                    unflushed: &mut unflushed,
+                    shutdown: shutdown.as_mut(),
+                    grace,
+                };
+                if let Err(end) = beside.run(handled).await {
+                    return end;
+                }
+                if !queue_outbox(conn, transport, &mut unflushed).await {
+                    return None;
+                }
+            }
+            Next::Incoming(Incoming::Text(text)) => {
+                if let Some(rate) = &mut rate {
+                    let now = transport.last_seen().unwrap_or_else(Instant::now);
+                    if !rate.allow(now) {
+                        tracing::debug!(
+                            per_second = rate.per_second,
+                            "a client sent messages too fast; closing it"
+                        );
+                        return Some((close::POLICY, "message rate exceeded"));
+                    }
+                }
+                // Boxed: the connection's own future stays small while
+                // idle, and a detached action's rest can move to the set.
+                let dispatch: Dispatch<'a> =
+                    Box::pin(async move { dispatch(consumer, conn, &text).await });
+                let in_order = InOrder::new(dispatch, &conn.detached);
+                let mut beside = Beside {
+                    detached: &mut detached,
+                    conn,
+                    transport: &mut *transport,
+                    unflushed: &mut unflushed,
+                    shutdown: shutdown.as_mut(),
+                    grace,
+                };
+                let reply = match beside.run(in_order).await {
+                    Err(end) => return end,
+                    Ok(Step::Replied(reply)) => reply,
+                    Ok(Step::Detached(rest)) => {
+                        detached.push(rest);
+                        None
+                    }
+                };
+                if !reply_with(conn, transport, reply, &mut unflushed).await {
+                    return None;
+                }
+            }
+            Next::Incoming(Incoming::Binary) => {
+                unflushed = true;
+                if !transport
+                    .feed(envelope::write_undecodable(BINARY_FRAME).into())
+                    .await
                 {
                     return None;
                 }
             }
-            incoming = transport.recv() => match incoming {
-                Incoming::Text(text) => {
-                    // Boxed: the connection's own future stays small while
-                    // idle, and a detached action's rest can move to the set.
-                    let dispatch: Dispatch<'a> =
-                        Box::pin(async move { dispatch(consumer, conn, &text).await });
-                    let in_order = InOrder::new(dispatch, &conn.detached);
-                    let reply = match beside(in_order, &mut detached, conn, transport).await {
-                        None => return None,
-                        Some(Step::Replied(reply)) => reply,
-                        Some(Step::Detached(rest)) => {
-                            detached.push(rest);
-                            None
+            Next::Incoming(Incoming::TooLarge) => {
+                return Some((close::TOO_LARGE, "message too large"));
+            }
+            Next::Incoming(Incoming::Broken(code)) => {
+                let reason = match code {
+                    close::INVALID_PAYLOAD => "text frames must be UTF-8",
+                    _ => "protocol error",
+                };
+                return Some((code, reason));
+            }
+            Next::Incoming(Incoming::Closed) => return None,
+            Next::Tick => {
+                let Some(idle) = idle.as_mut() else {
+                    continue;
+                };
+                let now = Instant::now();
+                match idle.check(now, transport.last_seen().unwrap_or(now)) {
+                    Liveness::Alive => {}
+                    Liveness::Ping => {
+                        unflushed = false; // a ping flushes
+                        if !transport.ping().await {
+                            return None;
                         }
-                    };
-                    if !reply_with(conn, transport, reply).await {
-                        return None;
+                    }
+                    Liveness::Gone => {
+                        tracing::debug!(timeout = ?idle.timeout, "a client went silent; closing it");
+                        return Some((close::GOING_AWAY, "idle timeout"));
                     }
                 }
-                Incoming::Binary => {
-                    if !transport.send(envelope::write_undecodable(BINARY_FRAME).into()).await {
-                        return None;
-                    }
-                }
-                Incoming::TooLarge => return Some(close::TOO_LARGE),
-                Incoming::Broken(code) => return Some(code),
-                Incoming::Closed => return None,
-            },
+            }
         }
     }
 }
 
-/// Awaits `fut` while the detached actions run, sending their replies as
-/// they come; `None` when the client is gone. (No detached action can
-/// start meanwhile: only the message dispatched in order detaches.)
-async fn beside<F: Future + Unpin, T: Transport>(
-    mut fut: F,
+/// Waits for whatever comes first.
+async fn next<T: Transport>(
+    shutdown: Pin<&mut WaitForCancellationFutureOwned>,
+    detached: &mut Detached<'_>,
+    conn: &Connection,
+    inbox: &mut Inbox,
+    inbox_open: bool,
+    transport: &mut T,
+    idle: Option<&mut Idle>,
+) -> Next {
+    tokio::select! {
+        () = shutdown => Next::Shutdown,
+        reply = detached.next() => Next::Detached(reply),
+        () = conn.outbox_ready.notified(), if !detached.is_empty() => Next::Outbox,
+        event = inbox.recv(), if inbox_open => Next::Event(event),
+        incoming = recv(transport) => Next::Incoming(incoming),
+        () = tick(idle) => Next::Tick,
+    }
+}
+
+/// The idle timer's next tick; never without one.
+async fn tick(idle: Option<&mut Idle>) {
+    match idle {
+        Some(idle) => idle.tick.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// After a shutdown: the detached actions may finish (and send their
+/// replies) within the grace period; then the connection closes with 1001.
+async fn graceful<T: Transport>(
     detached: &mut Detached<'_>,
     conn: &Connection,
     transport: &mut T,
-) -> Option<F::Output> {
-    if detached.is_empty() {
-        return Some(fut.await);
-    }
-    loop {
-        tokio::select! {
-            out = &mut fut => return Some(out),
-            reply = detached.next() => {
-                if !reply_with(conn, transport, reply).await {
-                    return None;
-                }
+    unflushed: &mut bool,
+    grace: Duration,
+) -> End {
+    let finished = tokio::time::timeout(grace, async {
+        while !detached.is_empty() {
+            let reply = detached.next().await;
+            if !reply_with(conn, transport, reply, unflushed).await || !transport.flush().await {
+                return false;
             }
-            () = conn.outbox_ready.notified() => {
-                if !flush(conn, transport).await {
-                    return None;
+            *unflushed = false;
+        }
+        true
+    })
+    .await;
+    match finished {
+        Ok(false) => None,
+        Ok(true) | Err(_) => SHUTTING_DOWN,
+    }
+}
+
+/// What runs beside an in-order dispatch or an event handler: the detached
+/// actions, the writes, the shutdown signal.
+struct Beside<'b, 'a, T> {
+    detached: &'b mut Detached<'a>,
+    conn: &'b Connection,
+    transport: &'b mut T,
+    unflushed: &'b mut bool,
+    shutdown: Pin<&'b mut WaitForCancellationFutureOwned>,
+    grace: Duration,
+}
+
+impl<T: Transport> Beside<'_, '_, T> {
+    /// Awaits `fut`, sending the detached actions' replies as they come.
+    /// `Err` ends the connection: the client is gone, or the server shuts
+    /// down and `fut` did not finish within the grace period. (No detached
+    /// action can start meanwhile: only the message dispatched in order
+    /// detaches.)
+    async fn run<F: Future + Unpin>(&mut self, mut fut: F) -> Result<F::Output, End> {
+        // Most actions are done at once: their replies join the queued writes.
+        if let Poll::Ready(out) = futures_util::poll!(&mut fut) {
+            return Ok(out);
+        }
+        // This one waits: what is queued goes out meanwhile.
+        if *self.unflushed {
+            if !self.transport.flush().await {
+                return Err(None);
+            }
+            *self.unflushed = false;
+        }
+        loop {
+            tokio::select! {
+                out = &mut fut => return Ok(out),
+                reply = self.detached.next() => {
+                    if !reply_with(self.conn, self.transport, reply, self.unflushed).await
+                        || !self.transport.flush().await
+                    {
+                        return Err(None);
+                    }
+                    *self.unflushed = false;
+                }
+                () = self.conn.outbox_ready.notified(), if !self.detached.is_empty() => {
+                    if !queue_outbox(self.conn, self.transport, self.unflushed).await
+                        || !self.transport.flush().await
+                    {
+                        return Err(None);
+                    }
+                    *self.unflushed = false;
+                }
+                () = self.shutdown.as_mut() => {
+                    return match tokio::time::timeout(self.grace, fut).await {
+                        Ok(out) => Ok(out),
+                        Err(_) => Err(SHUTTING_DOWN),
+                    };
                 }
             }
         }
     }
 }
 
-/// Sends what the action queued for the client, then its reply (if any);
+/// Queues what the action queued for the client, then its reply (if any);
 /// `false` when the client is gone.
 async fn reply_with<T: Transport>(
     conn: &Connection,
     transport: &mut T,
     reply: Option<String>,
+    unflushed: &mut bool,
 ) -> bool {
-    if !flush(conn, transport).await {
+    if !queue_outbox(conn, transport, unflushed).await {
         return false;
     }
     match reply {
-        Some(reply) => transport.send(reply.into()).await,
+        Some(reply) => {
+            *unflushed = true;
+            transport.feed(reply.into()).await
+        }
         None => true,
     }
 }
@@ -347,17 +569,13 @@ async fn finish<C: Consumer, T: Transport>(
     consumer: &C,
     conn: &Connection,
     transport: T,
-    close_code: Option<u16>,
+    end: End,
 ) {
     leave(conn).await;
-    let reason = match close_code {
-        Some(close::TOO_LARGE) => "message too large",
-        Some(close::INVALID_PAYLOAD) => "text frames must be UTF-8",
-        Some(close::PROTOCOL_ERROR) => "protocol error",
-        Some(_) => "server shutting down",
-        None => "",
-    };
-    transport.close(close_code, reason).await;
+    match end {
+        Some((code, reason)) => transport.close(Some(code), reason).await,
+        None => transport.close(None, "").await,
+    }
     on_disconnect(consumer, conn).await;
 }
 
@@ -373,14 +591,91 @@ async fn leave(conn: &Connection) {
     layer.close_channel(&conn.channel).await;
 }
 
-/// Sends what actions and event handlers queued for this client.
-async fn flush<T: Transport>(conn: &Connection, transport: &mut T) -> bool {
+/// Queues what actions and event handlers queued for this client.
+async fn queue_outbox<T: Transport>(
+    conn: &Connection,
+    transport: &mut T,
+    unflushed: &mut bool,
+) -> bool {
     for text in conn.take_outbox() {
-        if !transport.send(text).await {
+        *unflushed = true;
+        if !transport.feed(text).await {
             return false;
         }
     }
     true
+}
+
+/// A connection's message budget: a token bucket that holds a second's
+/// worth of messages and refills at the same rate.
+struct Bucket {
+    per_second: u32,
+    tokens: f64,
+    at: Option<Instant>,
+}
+
+impl Bucket {
+    fn new(per_second: u32) -> Self {
+        Bucket {
+            per_second,
+            tokens: f64::from(per_second),
+            at: None,
+        }
+    }
+
+    /// Takes one message's token; `false` when the bucket is empty.
+    fn allow(&mut self, now: Instant) -> bool {
+        let full = f64::from(self.per_second);
+        if let Some(at) = self.at {
+            let refill = now.saturating_duration_since(at).as_secs_f64() * full;
+            self.tokens = (self.tokens + refill).min(full);
+        }
+        self.at = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The idle timer: a tick at half the timeout after the client's last
+/// frame (then a ping), and at the whole of it (then the end).
+struct Idle {
+    timeout: Duration,
+    tick: Pin<Box<tokio::time::Sleep>>,
+}
+
+/// What the idle timer found.
+#[derive(Debug, PartialEq, Eq)]
+enum Liveness {
+    Alive,
+    Ping,
+    Gone,
+}
+
+impl Idle {
+    fn new(timeout: Duration, last_seen: Instant) -> Self {
+        Idle {
+            timeout,
+            tick: Box::pin(tokio::time::sleep_until(last_seen + timeout / 2)),
+        }
+    }
+
+    /// Called when the timer fires (`now`); sets its next tick.
+    fn check(&mut self, now: Instant, last_seen: Instant) -> Liveness {
+        let silent = now.saturating_duration_since(last_seen);
+        let (liveness, next) = if silent >= self.timeout {
+            (Liveness::Gone, last_seen + self.timeout)
+        } else if silent >= self.timeout / 2 {
+            (Liveness::Ping, last_seen + self.timeout)
+        } else {
+            (Liveness::Alive, last_seen + self.timeout / 2)
+        };
+        self.tick.as_mut().reset(next);
+        liveness
+    }
 }
 
 /// Decodes one text frame, runs it, and returns the reply (if any).
@@ -427,4 +722,56 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(10);
+        for _ in 0..10 {
+            assert!(bucket.allow(start));
+        }
+        assert!(!bucket.allow(start), "the eleventh message of the same instant");
+        // A tenth of a second refills one message, no more.
+        let later = start + Duration::from_millis(100);
+        assert!(bucket.allow(later));
+        assert!(!bucket.allow(later));
+        // A long pause refills a burst, not more.
+        let much_later = later + Duration::from_secs(60);
+        for _ in 0..10 {
+            assert!(bucket.allow(much_later));
+        }
+        assert!(!bucket.allow(much_later));
+    }
+
+    #[tokio::test]
+    async fn silence_gets_a_ping_at_half_the_timeout_then_the_end() {
+        let timeout = Duration::from_secs(60);
+        let last = Instant::now();
+        let at = |secs| last + Duration::from_secs(secs);
+        let mut idle = Idle::new(timeout, last);
+        assert_eq!(idle.tick.deadline(), at(30));
+
+        // Woken early (say the timer was reset): nothing to do yet.
+        assert_eq!(idle.check(at(10), last), Liveness::Alive);
+        assert_eq!(idle.tick.deadline(), at(30));
+
+        assert_eq!(idle.check(at(30), last), Liveness::Ping);
+        assert_eq!(idle.tick.deadline(), at(60));
+
+        // The pong came at 40: alive, the next tick half a timeout after it.
+        let pong = at(40);
+        assert_eq!(idle.check(at(60), pong), Liveness::Alive);
+        assert_eq!(idle.tick.deadline(), at(70));
+
+        // No pong this time.
+        assert_eq!(idle.check(at(70), pong), Liveness::Ping);
+        assert_eq!(idle.tick.deadline(), at(100));
+        assert_eq!(idle.check(at(99), pong), Liveness::Ping, "not quite");
+        assert_eq!(idle.check(at(100), pong), Liveness::Gone);
+    }
 }

@@ -77,11 +77,22 @@ struct Pipe {
 }
 
 impl Transport for Pipe {
-    async fn recv(&mut self) -> Incoming {
-        self.rx.recv().await.unwrap_or(Incoming::Closed)
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Incoming> {
+        self.rx
+            .poll_recv(cx)
+            .map(|incoming| incoming.unwrap_or(Incoming::Closed))
     }
-    async fn send(&mut self, text: Utf8Bytes) -> bool {
+    async fn feed(&mut self, text: Utf8Bytes) -> bool {
         self.tx.send(Out::Text(text)).is_ok()
+    }
+    async fn flush(&mut self) -> bool {
+        true
+    }
+    async fn ping(&mut self) -> bool {
+        true
+    }
+    fn last_seen(&self) -> Option<tokio::time::Instant> {
+        None
     }
     async fn close(self, code: Option<u16>, _reason: &'static str) {
         let _ = self.tx.send(Out::Close(code));
