@@ -15,6 +15,10 @@
 //! `--redis-url URL` (`redis://HOST:PORT/`): groups and note pushes go
 //! through that Redis, so several processes started with the same
 //! `--redis-url` and `--database-url` serve one app.
+//!
+//! `--allowed-origin ORIGIN` (repeatable): a browser origin allowed to open
+//! sockets besides the server's own (`http://` and the request's `Host`);
+//! other origins are refused with HTTP 403 before the upgrade.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -285,12 +289,14 @@ async fn lookup(token: String) -> Option<Arc<dyn User>> {
     }
 }
 
-const USAGE: &str = "usage: reference [--addr HOST:PORT] [--database-url sqlite://PATH|postgres://...] [--redis-url redis://HOST:PORT/]";
+const USAGE: &str = "usage: reference [--addr HOST:PORT] [--database-url sqlite://PATH|postgres://...] [--redis-url redis://HOST:PORT/] [--allowed-origin ORIGIN]...";
 
 struct Args {
     addr: SocketAddr,
     database_url: Option<String>,
     redis_url: Option<String>,
+    /// Browser origins allowed besides the server's own (`--allowed-origin`, repeatable).
+    allowed_origins: Vec<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -298,6 +304,7 @@ fn parse_args() -> Result<Args, String> {
     let mut addr = "127.0.0.1:8000".to_owned();
     let mut database_url = None;
     let mut redis_url = None;
+    let mut allowed_origins = Vec::new();
     while let Some(arg) = args.next() {
         let (key, inline) = match arg.split_once('=') {
             Some((k, v)) if k.starts_with("--") => (k.to_owned(), Some(v.to_owned())),
@@ -313,6 +320,7 @@ fn parse_args() -> Result<Args, String> {
             "--addr" => addr = value("127.0.0.1:8000")?,
             "--database-url" => database_url = Some(value("sqlite:///tmp/notes.db")?),
             "--redis-url" => redis_url = Some(value("redis://127.0.0.1:6379/")?),
+            "--allowed-origin" => allowed_origins.push(value("https://app.example")?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
@@ -322,6 +330,7 @@ fn parse_args() -> Result<Args, String> {
         addr,
         database_url,
         redis_url,
+        allowed_origins,
     })
 }
 
@@ -412,6 +421,13 @@ async fn main() {
             }
         }
     }
+    builder = match builder.allowed_origins(&args.allowed_origins) {
+        Ok(builder) => builder,
+        Err(e) => {
+            eprintln!("--allowed-origin: {e}");
+            std::process::exit(2);
+        }
+    };
     let app = builder
         .authenticator(TokenAuth::new(lookup))
         .database(db.clone())

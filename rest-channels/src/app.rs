@@ -3,85 +3,19 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::{AuthenticationFailed, Authenticator};
 use crate::error::{BoxError, Error};
 use crate::layer::{ChannelLayer, InMemoryChannelLayer};
+use crate::origin::{InvalidOrigin, Origin};
 use crate::permissions::{AllowAny, DynPermission, Permission};
 use crate::scope::User;
-
-/// Finds the user of a connection from its upgrade request.
-///
-/// `None` is an anonymous connection. A user put into the request's
-/// extensions by the app's own middleware ([`CurrentUser`](crate::CurrentUser))
-/// takes precedence, and the authenticator is not asked.
-#[async_trait]
-pub trait Authenticator: Send + Sync + 'static {
-    /// The user, or `None`.
-    async fn authenticate(&self, request: &http::request::Parts) -> Option<Arc<dyn User>>;
-}
-
-/// Token authentication: the token comes from the header
-/// `Authorization: Bearer <token>` or from the query parameter `?token=<token>`,
-/// and `lookup` turns it into a user.
-///
-/// ```
-/// use std::sync::Arc;
-/// use rest_channels::{App, SimpleUser, TokenAuth, User};
-///
-/// let app = App::builder()
-///     .authenticator(TokenAuth::new(|token: String| async move {
-///         (token == "alice-token").then(|| Arc::new(SimpleUser::new(1, "alice")) as Arc<dyn User>)
-///     }))
-///     .build();
-/// ```
-pub struct TokenAuth<F> {
-    lookup: F,
-}
-
-impl<F> TokenAuth<F> {
-    /// Token authentication with a lookup function.
-    pub fn new(lookup: F) -> Self {
-        TokenAuth { lookup }
-    }
-}
-
-impl<F> fmt::Debug for TokenAuth<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenAuth")
-    }
-}
-
-/// The token of a request: `Authorization: Bearer T`, else `?token=T`.
-pub fn request_token(request: &http::request::Parts) -> Option<String> {
-    let header = request
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    header.or_else(|| {
-        crate::scope::query_param(request.uri.query().unwrap_or(""), "token").map(Cow::into_owned)
-    })
-}
-
-#[async_trait]
-impl<F, Fut> Authenticator for TokenAuth<F>
-where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Option<Arc<dyn User>>> + Send,
-{
-    async fn authenticate(&self, request: &http::request::Parts) -> Option<Arc<dyn User>> {
-        let token = request_token(request)?;
-        (self.lookup)(token).await
-    }
-}
 
 /// The app's settings.
 #[non_exhaustive]
@@ -100,6 +34,18 @@ pub struct Settings {
     /// How many events a connection's inbox holds before group sends to it
     /// are dropped. Default 100.
     pub channel_capacity: usize,
+    /// How many connections the app serves at a time; one more is refused
+    /// before its upgrade with HTTP 503 and a `Retry-After` header. Default 10,000.
+    pub max_connections: usize,
+    /// How long a connection may take from the upgrade request reaching the
+    /// handler to a socket ready to serve (authentication, `can_connect`,
+    /// joining its group, the upgrade itself). Past it the request is
+    /// answered with HTTP 503 (or, once upgraded, the connection is
+    /// dropped), and what it took is given back. Default 10 s.
+    pub handshake_timeout: Duration,
+    /// The browser origins allowed to open a socket besides the server's own
+    /// (see [`origin`](crate::origin)). Default: none.
+    pub allowed_origins: Vec<Origin>,
     /// How many [detached actions](macro@crate::async_action) may run at a
     /// time on one connection; one more is refused with a 429 (and does not
     /// run). Default 16.
@@ -142,6 +88,9 @@ impl Default for Settings {
             read_buffer_size: 4 * 1024,
             write_buffer_size: 4 * 1024,
             channel_capacity: 100,
+            max_connections: 10_000,
+            handshake_timeout: Duration::from_secs(10),
+            allowed_origins: Vec::new(),
             max_detached_actions: 16,
             default_permissions: Arc::new(AllowAny),
             read_only_actions: vec![
@@ -167,6 +116,9 @@ impl fmt::Debug for Settings {
             .field("read_buffer_size", &self.read_buffer_size)
             .field("write_buffer_size", &self.write_buffer_size)
             .field("channel_capacity", &self.channel_capacity)
+            .field("max_connections", &self.max_connections)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("allowed_origins", &self.allowed_origins)
             .field("max_detached_actions", &self.max_detached_actions)
             .field("read_only_actions", &self.read_only_actions)
             .field("pagination", &self.pagination)
@@ -200,6 +152,8 @@ struct Inner {
     error_hook: Option<ErrorHook>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// Connections admitted and not yet gone ([`Slot`]s).
+    connections: AtomicUsize,
 }
 
 impl fmt::Debug for App {
@@ -242,17 +196,32 @@ impl App {
         self.inner.state.get::<T>()
     }
 
+    /// The user of an upgrade request: a [`CurrentUser`](crate::CurrentUser)
+    /// in its extensions, else the authenticator's answer.
     pub(crate) async fn authenticate(
         &self,
         request: &http::request::Parts,
-    ) -> Option<Arc<dyn User>> {
+    ) -> Result<Option<Arc<dyn User>>, AuthenticationFailed> {
         if let Some(crate::CurrentUser(user)) = request.extensions.get() {
-            return Some(user.clone());
+            return Ok(Some(user.clone()));
         }
         match &self.inner.authenticator {
             Some(auth) => auth.authenticate(request).await,
-            None => None,
+            None => Ok(None),
         }
+    }
+
+    /// A place for one more connection, or `None` when
+    /// [`Settings::max_connections`] are open. Dropping it gives it back.
+    pub(crate) fn take_slot(&self) -> Option<Slot> {
+        let max = self.inner.settings.max_connections;
+        self.inner
+            .connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot { app: self.clone() })
     }
 
     /// Maps an internal error through the app's hook; logs what stays internal.
@@ -291,9 +260,10 @@ impl App {
         self.inner.tracker.wait().await;
     }
 
-    /// How many connections are open.
+    /// How many connections are open (admitted, and not yet gone: their
+    /// handshake, their life, and their goodbye).
     pub fn connections(&self) -> usize {
-        self.inner.tracker.len()
+        self.inner.connections.load(Ordering::Acquire)
     }
 
     pub(crate) fn shutdown_token(&self) -> &CancellationToken {
@@ -302,6 +272,17 @@ impl App {
 
     pub(crate) fn tracker(&self) -> &TaskTracker {
         &self.inner.tracker
+    }
+}
+
+/// One admitted connection, counted in [`App::connections`] while it lives.
+pub(crate) struct Slot {
+    app: App,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.app.inner.connections.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -336,6 +317,45 @@ impl AppBuilder {
     pub fn channel_capacity(mut self, events: usize) -> Self {
         self.settings.channel_capacity = events;
         self
+    }
+    /// Sets [`Settings::max_connections`] (one more is refused with HTTP 503).
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.settings.max_connections = connections;
+        self
+    }
+    /// Sets [`Settings::handshake_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.handshake_timeout = timeout;
+        self
+    }
+    /// Allows these browser origins to open sockets, besides the server's
+    /// own ([`origin`](crate::origin)); an error names the first value that
+    /// is not an origin (`scheme://host` or `scheme://host:port`).
+    ///
+    /// ```
+    /// use rest_channels::App;
+    ///
+    /// let app = App::builder()
+    ///     .allowed_origins(["https://app.example", "http://localhost:3000"])?
+    ///     .build();
+    /// assert_eq!(app.settings().allowed_origins.len(), 2);
+    ///
+    /// let e = App::builder().allowed_origins(["https://app.example/"]).err().unwrap();
+    /// assert_eq!(e.reason, "a path after the host");
+    /// # Ok::<(), rest_channels::origin::InvalidOrigin>(())
+    /// ```
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Result<Self, InvalidOrigin>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for origin in origins {
+            let origin = Origin::parse(origin.as_ref())?;
+            if !self.settings.allowed_origins.contains(&origin) {
+                self.settings.allowed_origins.push(origin);
+            }
+        }
+        Ok(self)
     }
     /// How many detached actions may run at a time on one connection.
     pub fn max_detached_actions(mut self, actions: usize) -> Self {
@@ -434,6 +454,7 @@ impl AppBuilder {
                 error_hook: self.error_hook,
                 shutdown: CancellationToken::new(),
                 tracker: TaskTracker::new(),
+                connections: AtomicUsize::new(0),
             }),
         }
     }
@@ -442,36 +463,6 @@ impl AppBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parts(uri: &str, auth: Option<&str>) -> http::request::Parts {
-        let mut b = http::Request::builder().uri(uri);
-        if let Some(a) = auth {
-            b = b.header("authorization", a);
-        }
-        b.body(()).unwrap().into_parts().0
-    }
-
-    #[test]
-    fn tokens_from_header_or_query() {
-        assert_eq!(
-            request_token(&parts("/ws/?token=abc", None)).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            request_token(&parts("/ws/?x=1&token=a%2Bb", None)).as_deref(),
-            Some("a+b")
-        );
-        assert_eq!(
-            request_token(&parts("/ws/", Some("Bearer xyz"))).as_deref(),
-            Some("xyz")
-        );
-        assert_eq!(
-            request_token(&parts("/ws/?token=q", Some("bearer h"))).as_deref(),
-            Some("h")
-        );
-        assert_eq!(request_token(&parts("/ws/", Some("Basic xyz"))), None);
-        assert_eq!(request_token(&parts("/ws/", None)), None);
-    }
 
     #[test]
     fn error_hook_maps_internal_errors() {

@@ -38,7 +38,8 @@
 //! The handler does the upgrade itself (rather than through axum's
 //! `WebSocketUpgrade`) so that it can size the socket's buffers (4 KiB by
 //! default: an idle connection costs a few KiB, not axum's 128 KiB), refuse
-//! with HTTP 403 when the consumer's `can_connect` says no, and, when a
+//! before the upgrade (a foreign origin, too many connections, wrong
+//! credentials, `can_connect`: see [`websocket`]), and, when a
 //! client sends a frame over the size limit, close with 1009 and drain what
 //! the client still sends, so that the close frame is not lost to a TCP reset.
 
@@ -50,25 +51,38 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
+use tokio::time::Instant;
+
+use crate::admission::{Admitted, Refusal, admit};
 use crate::app::App;
 use crate::connection::{abandon, open, serve_opened};
-use crate::handler::{Consumer, Handler};
-use crate::permissions::Permission;
-use crate::scope::Scope;
+use crate::handler::Consumer;
 use crate::socket::Socket;
 
 /// The axum handler that serves consumer `C` on a WebSocket route.
 ///
-/// Authenticates the request ([`CurrentUser`](crate::CurrentUser) in its
-/// extensions, else the app's [`Authenticator`](crate::Authenticator)),
-/// runs the consumer's `can_connect` permissions (a refusal is HTTP 403),
-/// and upgrades. The route's path parameters (`/ws/rooms/{group_id}/`) become
-/// the scope's URL kwargs.
+/// Admits the request before it upgrades, the first failing check
+/// answering: the app is shutting down (HTTP 503); the `Origin` header is
+/// not allowed ([`origin`](crate::origin), 403); the app serves
+/// [`max_connections`](crate::Settings::max_connections) already (503, with
+/// `Retry-After`); the credentials are wrong (an
+/// [`AuthenticationFailed`](crate::AuthenticationFailed), 403); the
+/// consumer's `can_connect` says no (403). The user is a
+/// [`CurrentUser`](crate::CurrentUser) in the request's extensions, else
+/// the app's [`Authenticator`](crate::Authenticator)'s. The route's path
+/// parameters (`/ws/rooms/{group_id}/`) become the scope's URL kwargs.
+///
+/// From the request's arrival to an upgraded socket (admission, joining its
+/// group, the upgrade) at most
+/// [`handshake_timeout`](crate::Settings::handshake_timeout) passes: past
+/// it the request is answered with 503, or the upgraded connection is
+/// dropped, and what it took is given back.
 pub async fn websocket<C: Consumer>(
     State(app): State<App>,
     params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
     request: Request,
 ) -> Response {
+    let deadline = Instant::now() + app.settings().handshake_timeout;
     let (mut parts, _body) = request.into_parts();
     let key = match check_upgrade(&parts.method, &parts.headers) {
         Ok(key) => key,
@@ -81,9 +95,6 @@ pub async fn websocket<C: Consumer>(
         )
             .into_response();
     };
-    if app.tracker().is_closed() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
-    }
     let url_kwargs = match params {
         Ok(params) => params
             .iter()
@@ -91,41 +102,36 @@ pub async fn websocket<C: Consumer>(
             .collect(),
         Err(e) => return e.into_response(),
     };
-    let user = app.authenticate(&parts).await;
-    let scope = Scope {
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        headers: owned_headers(&parts.headers),
-        url_kwargs,
-        user,
-        extensions: std::mem::take(&mut parts.extensions),
-        app: app.clone(),
+    let Admitted { scope, slot } = match admit::<C>(&app, &mut parts, url_kwargs, deadline).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal.into_response(),
     };
-    if !<C as Handler>::permission().can_connect(&scope).await {
-        return (
-            StatusCode::FORBIDDEN,
-            "You do not have permission to connect.",
-        )
-            .into_response();
-    }
 
     let settings = app.settings();
-    let write_timeout = settings.write_timeout;
     let config = WebSocketConfig::default()
         .read_buffer_size(settings.read_buffer_size)
         .write_buffer_size(settings.write_buffer_size)
         .max_message_size(Some(settings.max_message_size))
         .max_frame_size(Some(settings.max_message_size));
+    let write_timeout = settings.write_timeout;
     // In its group before the handshake is answered: an event sent once the
     // client sees the 101 reaches it (with Redis, the SUBSCRIBE is done too).
     // Joined in the connection's task, which gives everything back if the
-    // client goes away meanwhile (then the upgrade fails).
+    // handler gave up meanwhile (the deadline; the client went away) or the
+    // upgrade fails.
     let (joined, is_joined) = tokio::sync::oneshot::channel();
     app.tracker().spawn(async move {
+        let _slot = slot;
         let opened = open::<C>(scope).await;
-        let _ = joined.send(());
-        match on_upgrade.await {
-            Ok(upgraded) => {
+        if joined.send(()).is_err() {
+            tracing::debug!("the handshake was given up while the connection joined its group");
+            if let Ok(opened) = opened {
+                abandon(opened).await;
+            }
+            return;
+        }
+        match tokio::time::timeout_at(deadline, on_upgrade).await {
+            Ok(Ok(upgraded)) => {
                 let ws = WebSocketStream::from_raw_socket(
                     TokioIo::new(upgraded),
                     Role::Server,
@@ -134,8 +140,14 @@ pub async fn websocket<C: Consumer>(
                 .await;
                 serve_opened::<C, _>(opened, Socket::new(ws, write_timeout), None).await;
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::debug!(error = %e, "upgrade failed");
+                if let Ok(opened) = opened {
+                    abandon(opened).await;
+                }
+            }
+            Err(_) => {
+                tracing::debug!("the upgrade was not done before the handshake timeout");
                 if let Ok(opened) = opened {
                     abandon(opened).await;
                 }
@@ -143,7 +155,10 @@ pub async fn websocket<C: Consumer>(
         }
     });
 
-    let _ = is_joined.await;
+    if tokio::time::timeout_at(deadline, is_joined).await.is_err() {
+        tracing::warn!("connection refused: it did not join its group in time");
+        return Refusal::handshake_timeout().into_response();
+    }
 
     let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
     let headers = response.headers_mut();
@@ -151,20 +166,6 @@ pub async fn websocket<C: Consumer>(
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::SEC_WEBSOCKET_ACCEPT, key);
     response
-}
-
-/// A copy of the headers that owns its bytes: hyper's header values point
-/// into the connection's 16 KiB read buffer, and keeping them for the
-/// connection's life would keep that buffer too.
-fn owned_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut owned = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let mut copy =
-            HeaderValue::from_bytes(value.as_bytes()).expect("a header value stays valid");
-        copy.set_sensitive(value.is_sensitive());
-        owned.append(name.clone(), copy);
-    }
-    owned
 }
 
 /// Checks the upgrade request (RFC 6455, 4.2.1) and computes the accept key.

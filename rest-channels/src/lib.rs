@@ -63,7 +63,9 @@
 // The macros name the runtime `::rest_channels`; this lets the crate use them too.
 extern crate self as rest_channels;
 
+mod admission;
 mod app;
+mod auth;
 pub mod axum;
 mod connection;
 mod context;
@@ -78,6 +80,7 @@ mod handler;
 pub mod layer;
 pub mod model;
 pub mod observer;
+pub mod origin;
 pub mod pagination;
 pub mod permissions;
 pub mod routing;
@@ -89,7 +92,8 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use app::{App, AppBuilder, Authenticator, Settings, TokenAuth, request_token};
+pub use app::{App, AppBuilder, Settings};
+pub use auth::{AuthenticationFailed, Authenticator, TokenAuth, request_token};
 pub use context::{Context, FromKwarg};
 pub use error::{Error, ErrorKind, FieldErrors};
 pub use handler::{ActionResult, ActionReturn, Consumer, EventReturn, Handler};

@@ -42,19 +42,30 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::admission::{Admitted, admit};
 use crate::app::App;
 use crate::connection::{Incoming, Transport, serve};
-use crate::handler::{Consumer, Handler};
-use crate::permissions::Permission;
-use crate::scope::{Scope, User};
+use crate::handler::Consumer;
+use crate::scope::{CurrentUser, User};
 
 /// Why a test step failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TestError {
-    /// The consumer's `can_connect` refused the connection (HTTP 403 on a socket).
-    #[error("the connection was refused")]
-    Refused,
+    /// The connection was not admitted: the HTTP status and body a socket's
+    /// upgrade would have been refused with (403 for a foreign origin,
+    /// wrong credentials or `can_connect`; 503 when shutting down or over
+    /// the connection limit).
+    #[error("the connection was refused with HTTP {status}: {body}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The response's body.
+        body: String,
+    },
+    /// The builder's path or query do not make a request URI.
+    #[error("not a request URI: {0}")]
+    BadUri(String),
     /// Nothing arrived in time.
     #[error("nothing received within {0:?}")]
     Timeout(Duration),
@@ -99,37 +110,45 @@ impl Transport for Pipe {
     }
 }
 
-/// Builds a [`Communicator`] for consumer `C`.
+/// Builds a [`Communicator`] for consumer `C`: the upgrade request it
+/// stands for, admitted as the axum handler admits a socket's.
 pub struct CommunicatorBuilder<C> {
-    scope: Scope,
+    app: App,
+    path: String,
+    query: String,
+    headers: http::HeaderMap,
+    extensions: http::Extensions,
+    url_kwargs: Vec<(String, String)>,
     timeout: Duration,
     consumer: PhantomData<fn() -> C>,
 }
 
 impl<C: Consumer> CommunicatorBuilder<C> {
-    /// Connects as this user (default: anonymous).
+    /// Connects as this user (default: what the app's authenticator finds
+    /// in the request, else anonymous), as an app's middleware would with
+    /// [`CurrentUser`].
     pub fn user(mut self, user: impl User) -> Self {
-        self.scope.user = Some(Arc::new(user));
+        self.extensions.insert(CurrentUser(Arc::new(user)));
         self
     }
     /// Adds a URL kwarg, as the axum route's `{name}` would.
     pub fn url_kwarg(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.scope = self.scope.with_url_kwarg(name, value);
+        self.url_kwargs.push((name.into(), value.into()));
         self
     }
     /// Sets the URL's path (default `/ws/`).
     pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.scope.path = path.into();
+        self.path = path.into();
         self
     }
-    /// Sets the URL's query string.
+    /// Sets the URL's query string (`token=alice-token`).
     pub fn query(mut self, query: impl Into<String>) -> Self {
-        self.scope.query = query.into();
+        self.query = query.into();
         self
     }
-    /// Sets the upgrade request's headers.
+    /// Sets the upgrade request's headers (`Origin`, `Host`, `Authorization`, ...).
     pub fn headers(mut self, headers: http::HeaderMap) -> Self {
-        self.scope.headers = headers;
+        self.headers = headers;
         self
     }
     /// How long the `receive_*` methods wait (default 1 s).
@@ -137,23 +156,41 @@ impl<C: Consumer> CommunicatorBuilder<C> {
         self.timeout = timeout;
         self
     }
-    /// Runs `can_connect`, then the connection.
+    /// Admits the request as a socket's upgrade would be (shutdown, origin,
+    /// connection limit, authentication, `can_connect`: a refusal is
+    /// [`TestError::Refused`]), then runs the connection.
     pub async fn connect(self) -> Result<Communicator, TestError> {
-        if !<C as Handler>::permission().can_connect(&self.scope).await {
-            return Err(TestError::Refused);
-        }
-        let max = self.scope.app.settings().max_message_size;
+        let uri = if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        };
+        let mut request = http::Request::builder()
+            .uri(&uri)
+            .body(())
+            .map_err(|e| TestError::BadUri(format!("{uri:?}: {e}")))?;
+        *request.headers_mut() = self.headers;
+        *request.extensions_mut() = self.extensions;
+        let (mut parts, ()) = request.into_parts();
+        let deadline = tokio::time::Instant::now() + self.app.settings().handshake_timeout;
+        let Admitted { scope, slot } = admit::<C>(&self.app, &mut parts, self.url_kwargs, deadline)
+            .await
+            .map_err(|refusal| TestError::Refused {
+                status: refusal.status.as_u16(),
+                body: refusal.body.into_owned(),
+            })?;
+        let max = self.app.settings().max_message_size;
         let (in_tx, in_rx) = mpsc::channel(16);
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(serve::<C, _>(
-            self.scope,
-            Pipe {
-                rx: in_rx,
-                tx: out_tx,
-            },
-            Some(ready_tx),
-        ));
+        let pipe = Pipe {
+            rx: in_rx,
+            tx: out_tx,
+        };
+        let task = self.app.tracker().spawn(async move {
+            let _slot = slot;
+            serve::<C, _>(scope, pipe, Some(ready_tx)).await;
+        });
         // Joined its group and ran `on_connect` (or closed at once).
         let _ = ready_rx.await;
         Ok(Communicator {
@@ -189,7 +226,12 @@ impl Communicator {
     /// A builder for a connection to consumer `C` of `app`.
     pub fn builder<C: Consumer>(app: App) -> CommunicatorBuilder<C> {
         CommunicatorBuilder {
-            scope: Scope::new(app, "/ws/", None),
+            app,
+            path: "/ws/".to_owned(),
+            query: String::new(),
+            headers: http::HeaderMap::new(),
+            extensions: http::Extensions::new(),
+            url_kwargs: Vec::new(),
             timeout: Duration::from_secs(1),
             consumer: PhantomData,
         }
@@ -384,10 +426,15 @@ mod tests {
     #[tokio::test]
     async fn strict_consumers_refuse_anonymous_connections() {
         let app = App::default();
-        assert!(matches!(
-            Communicator::builder::<Strict>(app.clone()).connect().await,
-            Err(TestError::Refused)
-        ));
+        match Communicator::builder::<Strict>(app.clone()).connect().await {
+            Err(TestError::Refused { status, body }) => {
+                assert_eq!(
+                    (status, body.as_str()),
+                    (403, "You do not have permission to connect.")
+                );
+            }
+            other => panic!("not refused: {other:?}"),
+        }
         let c = Communicator::builder::<Strict>(app)
             .user(SimpleUser::new(1, "a"))
             .connect()
