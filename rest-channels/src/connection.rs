@@ -295,20 +295,25 @@ async fn run<'a, C: Consumer, T: Transport>(
         return None;
     }
     loop {
-        let ready = next(
-            shutdown.as_mut(),
-            &mut detached,
-            conn,
-            &mut inbox,
-            inbox_open,
-            transport,
-            idle.as_mut(),
-        );
         let step = if unflushed {
-            // Only what is ready now joins the queued writes.
-            match ready.now_or_never() {
-                Some(step) => step,
-                None => {
+            // Only what is ready now joins the queued writes. Polled with
+            // the task's own waker: a noop one would be registered, then
+            // replaced, at every source on every turn.
+            let polled = {
+                let ready = std::pin::pin!(next(
+                    shutdown.as_mut(),
+                    &mut detached,
+                    conn,
+                    &mut inbox,
+                    inbox_open,
+                    transport,
+                    idle.as_mut(),
+                ));
+                futures_util::poll!(ready)
+            };
+            match polled {
+                Poll::Ready(step) => step,
+                Poll::Pending => {
                     if !transport.flush().await {
                         return None;
                     }
@@ -317,7 +322,16 @@ async fn run<'a, C: Consumer, T: Transport>(
                 }
             }
         } else {
-            ready.await
+            next(
+                shutdown.as_mut(),
+                &mut detached,
+                conn,
+                &mut inbox,
+                inbox_open,
+                transport,
+                idle.as_mut(),
+            )
+            .await
         };
         match step {
             Next::Shutdown => {
@@ -735,7 +749,10 @@ mod tests {
         for _ in 0..10 {
             assert!(bucket.allow(start));
         }
-        assert!(!bucket.allow(start), "the eleventh message of the same instant");
+        assert!(
+            !bucket.allow(start),
+            "the eleventh message of the same instant"
+        );
         // A tenth of a second refills one message, no more.
         let later = start + Duration::from_millis(100);
         assert!(bucket.allow(later));

@@ -28,6 +28,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let closing = app.clone();
+        let listener = rest_channels::axum::nodelay(listener);
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move { closing.shutdown_requested().await })
