@@ -2,7 +2,7 @@
 //!
 //!     cargo run --release --example reference -- --addr 127.0.0.1:8000
 //!
-//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail, wait; routes notes/<int:pk>/,
+//! Endpoints: `/ws/` (echo, whoami, sync_echo, fail, wait, throttled; routes notes/<int:pk>/,
 //! notes/, items/, private/, composed/, either/), `/ws/strict/` (authenticated clients only) and
 //! `/ws/rooms/{group_id}/` (a broadcast group with the route chat/).
 //! Tokens: `alice-token`, `bob-token`, `admin-token` (staff), by `?token=`
@@ -13,8 +13,9 @@
 //! database in a temporary file, removed when the server stops.
 //!
 //! `--redis-url URL` (`redis://HOST:PORT/`): groups and note pushes go
-//! through that Redis, so several processes started with the same
-//! `--redis-url` and `--database-url` serve one app.
+//! through that Redis, and the `throttled` action counts there, so several
+//! processes started with the same `--redis-url` and `--database-url` serve
+//! one app.
 //!
 //! `--allowed-origin ORIGIN` (repeatable): a browser origin allowed to open
 //! sockets besides the server's own (`http://` and the request's `Host`);
@@ -30,6 +31,7 @@ use rest_channels::axum::websocket;
 use rest_channels::db::Migrations;
 use rest_channels::layer::redis::RedisChannelLayer;
 use rest_channels::prelude::*;
+use rest_channels::throttle::redis::RedisThrottleStore;
 use rest_channels::{TokenAuth, User};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -221,6 +223,13 @@ impl Api {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         Ok(reply!({"waited": ms}, 200))
     }
+
+    /// 5 calls per 10 seconds per user (anonymous clients: per connection);
+    /// the sixth within the window gets 429.
+    #[async_action(throttle = "5/10s")]
+    async fn throttled(&self) -> ActionResult {
+        Ok(reply!({"ok": true}, 200))
+    }
 }
 
 /// The longest `wait`, in milliseconds.
@@ -410,11 +419,19 @@ async fn main() {
         std::process::exit(1);
     }
 
-    // With --redis-url, groups and pushes reach every process on that Redis.
+    // With --redis-url, groups and pushes reach every process on that Redis,
+    // and throttles count there (one budget for all the processes).
     let mut builder = App::builder();
     if let Some(url) = &args.redis_url {
-        match RedisChannelLayer::connect(url).await {
-            Ok(layer) => builder = builder.channel_layer(layer),
+        let connected = match RedisChannelLayer::connect(url).await {
+            Ok(layer) => RedisThrottleStore::from_layer(&layer)
+                .await
+                .map(|store| (layer, store))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match connected {
+            Ok((layer, store)) => builder = builder.channel_layer(layer).throttle_store(store),
             Err(e) => {
                 eprintln!("cannot connect to Redis at {url:?}: {e}");
                 std::process::exit(1);

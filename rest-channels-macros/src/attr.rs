@@ -12,6 +12,7 @@ use syn::{Attribute, Expr, LitBool, LitStr, Meta, Path, Token};
 
 use crate::ctxt::Errors;
 use crate::generics::GenericHandler;
+use crate::throttle::{RateOpt, parse_rate, rate_error};
 
 /// The options of `#[action_handler(...)]` and `#[consumer(...)]`.
 #[derive(Default)]
@@ -28,6 +29,10 @@ pub(crate) struct HandlerOptions {
     pub(crate) generics: Option<(GenericHandler, Ident)>,
     /// `observe`: the flag as written.
     pub(crate) observe: Option<Ident>,
+    /// `throttle = "5/10s"`: one budget for the block's own actions.
+    pub(crate) throttle: Option<RateOpt>,
+    /// `throttle_scope = "uploads"`: the key (for errors) and the scope.
+    pub(crate) throttle_scope: Option<(Ident, LitStr)>,
 }
 
 /// A bracketed, comma-separated list of expressions: `[A, B & C]`.
@@ -50,6 +55,10 @@ pub(crate) struct ActionOptions {
     pub(crate) send_response: Option<(Ident, LitBool)>,
     /// `detached`: the flag as written.
     pub(crate) detached: Option<Ident>,
+    /// `throttle = "5/10s"`.
+    pub(crate) throttle: Option<RateOpt>,
+    /// `throttle_scope = "uploads"`: the key (for errors) and the scope.
+    pub(crate) throttle_scope: Option<(Ident, LitStr)>,
 }
 
 /// What an action does with its result.
@@ -117,12 +126,22 @@ impl Inner {
 impl HandlerOptions {
     pub(crate) fn parse(outer: Outer, args: TokenStream, errors: &mut Errors) -> HandlerOptions {
         let expected: &[&str] = match outer {
-            Outer::ActionHandler => &["permissions", "routes", "generics", "observe", "crate"],
+            Outer::ActionHandler => &[
+                "permissions",
+                "routes",
+                "generics",
+                "observe",
+                "throttle",
+                "throttle_scope",
+                "crate",
+            ],
             Outer::Consumer => &[
                 "permissions",
                 "routes",
                 "generics",
                 "observe",
+                "throttle",
+                "throttle_scope",
                 "group",
                 "crate",
             ],
@@ -141,6 +160,12 @@ impl HandlerOptions {
                 ),
                 "generics" => opt.store(opt.generic_handler(), &mut options.generics, errors),
                 "observe" => opt.store(opt.flag(), &mut options.observe, errors),
+                "throttle" => opt.store(opt.rate(), &mut options.throttle, errors),
+                "throttle_scope" => opt.store(
+                    opt.lit_str().map(|lit| (opt.key.clone(), lit)),
+                    &mut options.throttle_scope,
+                    errors,
+                ),
                 "crate" => opt.store(opt.path(), &mut options.krate, errors),
                 _ => errors.push(unknown(&opt.key, expected)),
             }
@@ -158,6 +183,8 @@ impl ActionOptions {
             "broadcast_type",
             "send_response_in_broadcast",
             "detached",
+            "throttle",
+            "throttle_scope",
         ];
         let mut options = ActionOptions::default();
         let Some(tokens) = list_args(attr, errors) else {
@@ -178,6 +205,12 @@ impl ActionOptions {
                     errors,
                 ),
                 "detached" => opt.store(opt.flag(), &mut options.detached, errors),
+                "throttle" => opt.store(opt.rate(), &mut options.throttle, errors),
+                "throttle_scope" => opt.store(
+                    opt.lit_str().map(|lit| (opt.key.clone(), lit)),
+                    &mut options.throttle_scope,
+                    errors,
+                ),
                 _ => errors.push(unknown(&opt.key, EXPECTED)),
             }
         });
@@ -360,6 +393,15 @@ impl Opt {
         })
     }
 
+    /// `throttle = "5/10s"`: a rate, parsed now (a bad one is an error at the literal).
+    fn rate(&self) -> syn::Result<RateOpt> {
+        let lit = self.lit_str()?;
+        match parse_rate(&lit.value()) {
+            Ok(rate) => Ok(RateOpt { rate, lit }),
+            Err(reason) => Err(rate_error(&lit, reason)),
+        }
+    }
+
     fn lit_bool(&self) -> syn::Result<LitBool> {
         let tokens = self.value("true")?;
         syn::parse2(tokens.clone()).map_err(|_| {
@@ -481,12 +523,12 @@ mod tests {
         assert_eq!(
             errors.into_messages(),
             [
-                "unknown option `foo`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`, `detached`",
+                "unknown option `foo`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`, `detached`, `throttle`, `throttle_scope`",
                 "unknown mode `loud`, expected one of: `response`, `broadcast`, `none`",
                 "duplicate option `name`",
                 "first given here",
                 "expected `true` or `false`: `send_response_in_broadcast = false`",
-                "unknown option `bar`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`, `detached`",
+                "unknown option `bar`, expected one of: `name`, `mode`, `broadcast_type`, `send_response_in_broadcast`, `detached`, `throttle`, `throttle_scope`",
             ]
         );
     }
@@ -571,8 +613,40 @@ mod tests {
             errors.into_messages(),
             [
                 "expected a list in brackets: `permissions = [...]`",
-                "unknown option `sneaky`, expected one of: `permissions`, `routes`, `generics`, `observe`, `crate`",
+                "unknown option `sneaky`, expected one of: `permissions`, `routes`, `generics`, `observe`, `throttle`, `throttle_scope`, `crate`",
                 "expected the path of the runtime crate: `crate = \"::rest_channels\"`",
+            ]
+        );
+    }
+
+    #[test]
+    fn throttle_options() {
+        let mut errors = Errors::default();
+        let attr: Attribute =
+            parse_quote!(#[async_action(throttle = "5/10s", throttle_scope = "uploads")]);
+        let o = ActionOptions::parse(&attr, &mut errors);
+        let throttle = o.throttle.unwrap();
+        assert_eq!((throttle.rate.requests, throttle.rate.seconds), (5, 10));
+        assert_eq!(o.throttle_scope.unwrap().1.value(), "uploads");
+        let o = HandlerOptions::parse(
+            Outer::ActionHandler,
+            quote!(throttle = "100/min"),
+            &mut errors,
+        );
+        assert_eq!(o.throttle.unwrap().rate.seconds, 60);
+        assert!(errors.is_empty());
+
+        let attr: Attribute = parse_quote!(#[async_action(throttle = "5 per minute")]);
+        let o = ActionOptions::parse(&attr, &mut errors);
+        assert!(o.throttle.is_none());
+        HandlerOptions::parse(Outer::Consumer, quote!(throttle = 5), &mut errors);
+        HandlerOptions::parse(Outer::Consumer, quote!(throttle_scope), &mut errors);
+        assert_eq!(
+            errors.into_messages(),
+            [
+                "invalid rate `5 per minute`: no `/` (expected `<requests>/<period>`, the period `s`, `min`, `hour` or `day` with an optional count before it, such as \"5/10s\", \"100/min\", \"1000/hour\", \"10/day\")",
+                "expected a string literal: `throttle = \"...\"`",
+                "expected `throttle_scope = \"...\"`",
             ]
         );
     }

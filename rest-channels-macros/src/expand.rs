@@ -22,6 +22,7 @@ use crate::model::{
 };
 use crate::perm::Perm;
 use crate::route::Pattern;
+use crate::throttle::RateOpt;
 
 pub(crate) fn expand(handler: &HandlerImpl) -> TokenStream {
     let item = &handler.item;
@@ -188,30 +189,68 @@ fn routes(handler: &HandlerImpl) -> Option<TokenStream> {
 }
 
 /// The `match` on the action's name: the user's actions, then those of
-/// `generics = ...`.
+/// `generics = ...`. With a `throttle` on the block, its static, checked
+/// first in each arm.
 fn dispatch(handler: &HandlerImpl) -> TokenStream {
     let krate = &handler.krate;
     let ctx = local("ctx");
     let not_allowed =
         quote!(::core::result::Result::Err(#krate::__private::action_not_allowed(#ctx)));
+    let block_throttle = handler.throttle.as_ref().map(|rate| {
+        let self_ty = &handler.item.self_ty;
+        let scope = match &handler.throttle_scope {
+            Some((_, scope)) => scope.to_token_stream(),
+            None => quote! {
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#self_ty))
+            },
+        };
+        let name = Ident::new("BLOCK_THROTTLE", Span::call_site());
+        (
+            throttle_static(krate, &name, rate, scope),
+            throttle_check(krate, &name),
+        )
+    });
+    let (block_static, block_check) = block_throttle.unzip();
     let generic_arms = handler
         .generics
         .as_ref()
-        .map(|(_, name)| generic_arms(krate, handler, name));
+        .map(|(_, name)| generic_arms(krate, handler, name, block_check.as_ref()));
     if handler.actions.is_empty() && generic_arms.is_none() {
         return not_allowed;
     }
     let arms = handler
         .actions
         .iter()
-        .map(|action| action_arm(krate, action));
+        .map(|action| action_arm(krate, handler, action, block_check.as_ref()));
     quote! {
+        #block_static
         match #ctx.action() {
             #(#arms)*
             #generic_arms
             _ => #not_allowed,
         }
     }
+}
+
+/// `static NAME: Throttle = ...;`, the rate's numbers parsed from its
+/// literal when the crate compiled, at the literal.
+fn throttle_static(krate: &Path, name: &Ident, rate: &RateOpt, scope: TokenStream) -> TokenStream {
+    let span = rate.lit.span();
+    let k = krate_at(krate, span);
+    let requests = Literal::u32_suffixed(rate.rate.requests);
+    let seconds = Literal::u64_suffixed(rate.rate.seconds);
+    quote_spanned! {span=>
+        static #name: #k::__private::Throttle = #k::__private::Throttle::new(
+            #scope,
+            #k::__private::Rate::per_seconds(#requests, #seconds),
+        );
+    }
+}
+
+/// Counts the call against the throttle `name`; over its rate, the 429.
+fn throttle_check(krate: &Path, name: &Ident) -> TokenStream {
+    let ctx = local("ctx");
+    quote!(#krate::__private::throttle(#ctx, &#name).await?;)
 }
 
 /// One arm per action of the generic handler (and of `observe`). Each call
@@ -221,7 +260,12 @@ fn dispatch(handler: &HandlerImpl) -> TokenStream {
 /// `impl ModelHandler` is one error there, not one more per arm (nor one
 /// over the whole attribute, which is what a check outside the async block
 /// gave).
-fn generic_arms(krate: &Path, handler: &HandlerImpl, name: &Ident) -> TokenStream {
+fn generic_arms(
+    krate: &Path,
+    handler: &HandlerImpl,
+    name: &Ident,
+    block_check: Option<&TokenStream>,
+) -> TokenStream {
     let span = name.span();
     let ctx = Ident::new("ctx", Span::mixed_site().located_at(span));
     let k = krate_at(krate, span);
@@ -231,14 +275,38 @@ fn generic_arms(krate: &Path, handler: &HandlerImpl, name: &Ident) -> TokenStrea
         let call = quote_spanned! {span=>
             #k::__private::generic(self, #ctx, #k::__private::GenericAction::#variant).await
         };
-        quote!(#wire_name => #call,)
+        match block_check {
+            Some(check) => quote!(#wire_name => { #check #call }),
+            None => quote!(#wire_name => #call,),
+        }
     });
     quote!(#(#arms)*)
 }
 
-fn action_arm(krate: &Path, action: &Action) -> TokenStream {
+fn action_arm(
+    krate: &Path,
+    handler: &HandlerImpl,
+    action: &Action,
+    block_check: Option<&TokenStream>,
+) -> TokenStream {
     let ctx = local("ctx");
     let name = LitStr::new(&action.name(), action.name_span());
+    // The action's own throttle, after the block's (see `throttle.rs`).
+    let throttle = action.options.throttle.as_ref().map(|rate| {
+        let self_ty = &handler.item.self_ty;
+        let scope = match &action.options.throttle_scope {
+            Some((_, scope)) => scope.to_token_stream(),
+            None => quote! {
+                ::core::concat!(
+                    ::core::module_path!(), "::", ::core::stringify!(#self_ty), ".", #name
+                )
+            },
+        };
+        let static_name = Ident::new("ACTION_THROTTLE", Span::call_site());
+        let check = throttle_check(krate, &static_name);
+        let decl = throttle_static(krate, &static_name, rate, scope);
+        quote!(#decl #check)
+    });
     let named: Vec<&NamedParam> = action
         .params
         .iter()
@@ -291,6 +359,8 @@ fn action_arm(krate: &Path, action: &Action) -> TokenStream {
     quote! {
         #name => {
             #(#checks)*
+            #block_check
+            #throttle
             #read
             #detach
             let #r = #call;

@@ -80,6 +80,7 @@ mod generics;
 mod model;
 mod perm;
 mod route;
+mod throttle;
 mod valid;
 
 use proc_macro::TokenStream;

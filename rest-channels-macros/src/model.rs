@@ -16,6 +16,7 @@ use crate::ctxt::Errors;
 use crate::generics::{GenericAction, GenericHandler};
 use crate::perm::{self, Perm};
 use crate::route::{self, Route};
+use crate::throttle::RateOpt;
 
 /// An `#[action_handler]` or `#[consumer]` impl block: the model of the
 /// type it makes a handler (the runtime's `Handler` trait is what it
@@ -35,6 +36,11 @@ pub(crate) struct HandlerImpl {
     /// `observe`, as written: the generic `subscribe` and `unsubscribe`
     /// (with `generics` only, which `valid.rs` checks).
     pub(crate) observe: Option<Ident>,
+    /// `throttle = "..."` (and `throttle_scope`): one budget for the
+    /// block's own actions, the generic ones included.
+    pub(crate) throttle: Option<RateOpt>,
+    /// `throttle_scope = "..."`: the key (for errors) and the scope.
+    pub(crate) throttle_scope: Option<(Ident, LitStr)>,
     pub(crate) actions: Vec<Action>,
     pub(crate) events: Vec<EventHandler>,
     pub(crate) hooks: Vec<Hook>,
@@ -206,6 +212,8 @@ impl HandlerImpl {
             group: options.group,
             generics: options.generics,
             observe: options.observe,
+            throttle: options.throttle,
+            throttle_scope: options.throttle_scope,
             actions,
             events,
             hooks,

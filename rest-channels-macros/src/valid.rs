@@ -17,9 +17,19 @@ const RESERVED_KEYS: &[&str] = &["action", "route", "request_id"];
 pub(crate) fn check(handler: &HandlerImpl, errors: &mut Errors) {
     check_impl(handler, errors);
     observe_needs_generics(handler, errors);
+    scope_needs_a_rate(
+        handler.throttle.is_some(),
+        handler.throttle_scope.as_ref(),
+        errors,
+    );
     let mut names = Names::default();
     for action in &handler.actions {
         check_action(action, errors);
+        scope_needs_a_rate(
+            action.options.throttle.is_some(),
+            action.options.throttle_scope.as_ref(),
+            errors,
+        );
         broadcast_needs_a_group(handler, action, errors);
         not_generic(handler, action, errors);
         names.insert(action.name(), action.name_span(), "action name", errors);
@@ -83,6 +93,26 @@ fn check_impl(handler: &HandlerImpl, errors: &mut Errors) {
                 "`group` names a URL keyword argument, such as `group = \"room_id\"`",
             );
         }
+    }
+}
+
+/// `throttle_scope` names the budget of a `throttle`: alone, it has no rate.
+fn scope_needs_a_rate(
+    has_rate: bool,
+    scope: Option<&(proc_macro2::Ident, syn::LitStr)>,
+    errors: &mut Errors,
+) {
+    let Some((key, scope)) = scope else {
+        return;
+    };
+    if !has_rate {
+        errors.at(
+            key.span(),
+            "`throttle_scope` needs a rate: add `throttle = \"100/min\"` beside it",
+        );
+    }
+    if scope.value().is_empty() {
+        errors.at(scope.span(), "a throttle scope cannot be empty");
     }
 }
 
@@ -608,6 +638,35 @@ mod tests {
                 "`ListCreate` provides `create`",
             ]
         );
+    }
+
+    #[test]
+    fn a_throttle_scope_needs_a_rate() {
+        let errors = check_errors(
+            Outer::ActionHandler,
+            quote::quote!(throttle_scope = "uploads"),
+            parse_quote! {
+                impl X {
+                    #[async_action(throttle = "5/10s", throttle_scope = "uploads")]
+                    async fn a(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action(throttle_scope = "")]
+                    async fn b(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        let alone = "`throttle_scope` needs a rate: add `throttle = \"100/min\"` beside it";
+        assert_eq!(errors, [alone, alone, "a throttle scope cannot be empty"]);
+        let errors = check_errors(
+            Outer::Consumer,
+            quote::quote!(throttle = "100/min", throttle_scope = "api"),
+            parse_quote! {
+                impl X {
+                    #[async_action(throttle = "5/10s")]
+                    async fn a(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::layer::{ChannelLayer, InMemoryChannelLayer};
 use crate::origin::{InvalidOrigin, Origin};
 use crate::permissions::{AllowAny, DynPermission, Permission};
 use crate::scope::User;
+use crate::throttle::{AppThrottles, MemoryThrottleStore, ThrottleStore};
 
 /// The app's settings.
 #[non_exhaustive]
@@ -148,6 +149,7 @@ struct Inner {
     settings: Settings,
     authenticator: Option<Box<dyn Authenticator>>,
     layer: Arc<dyn ChannelLayer>,
+    throttles: AppThrottles,
     state: http::Extensions,
     error_hook: Option<ErrorHook>,
     shutdown: CancellationToken,
@@ -184,6 +186,15 @@ impl App {
     /// The channel layer.
     pub fn layer(&self) -> &dyn ChannelLayer {
         &*self.inner.layer
+    }
+
+    /// Where [throttles](crate::throttle) count calls.
+    pub fn throttle_store(&self) -> &dyn ThrottleStore {
+        &*self.inner.throttles.store
+    }
+
+    pub(crate) fn throttles(&self) -> &AppThrottles {
+        &self.inner.throttles
     }
 
     /// The database set with [`AppBuilder::database`].
@@ -292,6 +303,7 @@ pub struct AppBuilder {
     settings: Settings,
     authenticator: Option<Box<dyn Authenticator>>,
     layer: Option<Arc<dyn ChannelLayer>>,
+    throttle_store: Option<Arc<dyn ThrottleStore>>,
     state: http::Extensions,
     error_hook: Option<ErrorHook>,
 }
@@ -415,6 +427,13 @@ impl AppBuilder {
         self.layer = Some(Arc::new(layer));
         self
     }
+    /// Where [throttles](crate::throttle) count calls (default:
+    /// [`MemoryThrottleStore`], one process); with several processes, a
+    /// store they share, such as the Redis one (cargo feature `redis`).
+    pub fn throttle_store(mut self, store: impl ThrottleStore) -> Self {
+        self.throttle_store = Some(Arc::new(store));
+        self
+    }
     /// Typed state that actions reach with [`Context::state`](crate::Context::state).
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
@@ -450,6 +469,10 @@ impl AppBuilder {
                 layer: self
                     .layer
                     .unwrap_or_else(|| Arc::new(InMemoryChannelLayer::new())),
+                throttles: AppThrottles::new(
+                    self.throttle_store
+                        .unwrap_or_else(|| Arc::new(MemoryThrottleStore::new())),
+                ),
                 state: self.state,
                 error_hook: self.error_hook,
                 shutdown: CancellationToken::new(),

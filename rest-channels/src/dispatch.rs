@@ -4,7 +4,7 @@
 //!
 //! - type checks placed at the user's tokens ([`permission`], [`handler`],
 //!   [`assert_arg`]), each worded by a `#[diagnostic::on_unimplemented]`;
-//! - the permission [`check`];
+//! - the permission [`check`], and the [`throttle`] check;
 //! - route application: [`route`] takes what it can of the rest of the
 //!   route's path, [`no_route_left`] refuses a path nobody routes;
 //! - reading the action's arguments, from the route's kwargs or the
@@ -22,6 +22,7 @@ use crate::handler::{ActionReturn, EventReturn, Handler, Reply};
 use crate::layer::{Event, GENERAL_BROADCAST, LAYER_RECONNECTED};
 use crate::permissions::Permission;
 use crate::routing::{KwargDeserializer, RouteTable};
+use crate::throttle::Throttle;
 
 /// Type-checks a permission leaf at its span.
 #[inline(always)]
@@ -56,6 +57,13 @@ pub async fn check<P: Permission>(permission: P, ctx: &Context<'_>) -> Result<()
     } else {
         Err(Error::permission_denied())
     }
+}
+
+/// Counts the call against a throttle (`throttle = "..."`); over its rate,
+/// a 429 (see [`crate::throttle`]).
+#[inline]
+pub async fn throttle(ctx: &Context<'_>, throttle: &'static Throttle) -> Result<(), Error> {
+    throttle.check(ctx).await
 }
 
 /// Resolves the rest of the route's path against a handler's routes.

@@ -87,6 +87,7 @@ pub mod routing;
 pub mod scope;
 mod socket;
 pub mod testing;
+pub mod throttle;
 
 #[doc(hidden)]
 #[path = "private.rs"]

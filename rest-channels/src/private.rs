@@ -9,8 +9,10 @@ pub use crate::detached::detach;
 pub use crate::dispatch::{
     ActionArg, ArgError, action_not_allowed, arg, arg_errors, assert_arg, blocking, broadcast,
     check, default_event, event_result, handler, no_route_left, permission, respond, route, silent,
+    throttle,
 };
 pub use crate::generics::{GenericAction, assert_model_handler, generic};
 pub use crate::handler::Reply;
 pub use crate::permissions::{And, Not, Or, SettingsDefault};
 pub use crate::routing::{KwargKind, RouteSpec, RouteTable, Routes};
+pub use crate::throttle::{Rate, Throttle};

@@ -223,6 +223,11 @@ impl RedisChannelLayer {
         &self.shared.process
     }
 
+    /// The layer's connection to Redis (shared by the throttle store's `from_layer`).
+    pub(crate) fn manager(&self) -> ConnectionManager {
+        self.manager.clone()
+    }
+
     /// Publishes `payload` to the Redis channel `key`, waiting at most the
     /// send bound; a send that cannot be made is dropped and counted.
     async fn publish(&self, key: Vec<u8>, payload: Vec<u8>) {
