@@ -80,7 +80,70 @@ pub(crate) fn rate_error(lit: &LitStr, reason: &str) -> syn::Error {
 
 #[cfg(test)]
 mod tests {
+    use quote::quote;
+
     use super::*;
+    use crate::attr::Outer;
+
+    fn expand(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream) -> String {
+        let tokens = crate::handler(Outer::ActionHandler, args, input);
+        syn::parse2::<syn::File>(tokens.clone()).unwrap();
+        tokens.to_string()
+    }
+
+    #[test]
+    fn throttled_arms_check_their_statics_before_reading_arguments() {
+        let out = expand(
+            quote!(throttle = "100/min", generics = List),
+            quote! {
+                impl Files {
+                    #[async_action(throttle = "5/10s")]
+                    async fn upload(&self, name: String) -> ActionResult { Ok(reply!(null, 200)) }
+                    #[async_action(throttle = "1/day", throttle_scope = "exports")]
+                    async fn export(&self) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        let block = "static BLOCK_THROTTLE : :: rest_channels :: __private :: Throttle = :: rest_channels :: __private :: Throttle :: new (:: core :: concat ! (:: core :: module_path ! () , \"::\" , :: core :: stringify ! (Files)) , :: rest_channels :: __private :: Rate :: per_seconds (100u32 , 60u64) ,) ;";
+        let check_block =
+            ":: rest_channels :: __private :: throttle (ctx , & BLOCK_THROTTLE) . await ? ;";
+        let check_action =
+            ":: rest_channels :: __private :: throttle (ctx , & ACTION_THROTTLE) . await ? ;";
+        for part in [
+            block,
+            "\"upload\" => { :: rest_channels :: __private :: assert_arg :: < String > () ;",
+            ":: core :: concat ! (:: core :: module_path ! () , \"::\" , :: core :: stringify ! (Files) , \".\" , \"upload\")",
+            ":: rest_channels :: __private :: Rate :: per_seconds (5u32 , 10u64)",
+            ":: rest_channels :: __private :: Throttle :: new (\"exports\" , :: rest_channels :: __private :: Rate :: per_seconds (1u32 , 86400u64) ,)",
+            "\"list\" => { :: rest_channels :: __private :: throttle (ctx , & BLOCK_THROTTLE) . await ? ; :: rest_channels :: __private :: generic",
+        ] {
+            assert!(out.contains(part), "missing `{part}` in\n{out}");
+        }
+        // In each arm: the block's check, then the action's, then the arguments.
+        let upload = &out[out.find("\"upload\" =>").unwrap()..];
+        let (block_at, action_at, read_at) = (
+            upload.find(check_block).unwrap(),
+            upload.find(check_action).unwrap(),
+            upload.find("__private :: arg :: < String >").unwrap(),
+        );
+        assert!(block_at < action_at && action_at < read_at, "{upload}");
+        assert_eq!(out.matches(check_block).count(), 3, "{out}");
+        assert_eq!(out.matches(check_action).count(), 2, "{out}");
+    }
+
+    #[test]
+    fn unthrottled_handlers_have_no_throttle() {
+        let out = expand(
+            quote!(generics = List),
+            quote! {
+                impl Files {
+                    #[async_action]
+                    async fn upload(&self, name: String) -> ActionResult { Ok(reply!(null, 200)) }
+                }
+            },
+        );
+        assert!(!out.to_lowercase().contains("throttle"), "{out}");
+    }
 
     // The same cases as the runtime's `throttle::tests`.
     #[test]

@@ -186,6 +186,12 @@ pub use model::Model;
 ///   permissions apply to subscribing; `subscribe` and `unsubscribe` are
 ///   read-only actions ([`Settings::read_only_actions`]). The block's own
 ///   actions cannot be named `subscribe` or `unsubscribe`.
+/// - `throttle = "100/min"`: one budget, per user (or per anonymous
+///   connection), for all the block's own actions, the generic ones
+///   included (not for those its routes lead to); over it, a 429. With
+///   `throttle_scope = "name"`, the budget is the scope's, shared by every
+///   action and block that names it. See [`throttle`] for rates and the
+///   order of checks.
 /// - `crate = "path"`: where this crate is, when it is not
 ///   `::rest_channels` (a renamed dependency, a re-export).
 ///
@@ -265,6 +271,12 @@ pub use rest_channels_macros::action_handler;
 ///   (default 16, [`AppBuilder::max_detached_actions`]); one more is not
 ///   run, and gets a 429 with
 ///   `[{"detail": "Too many detached actions on this connection: at most 16 run at a time."}]`.
+/// - `throttle = "5/10s"` (and optionally `throttle_scope = "name"`): this
+///   action is allowed 5 calls per 10 seconds per user (per connection for
+///   anonymous clients), after the block's own throttle if it has one; the
+///   sixth gets a 429 with `[{"detail": "Request was throttled. Expected
+///   available in N seconds."}]` and does not run. A bad rate is a compile
+///   error at its literal. See [`throttle`].
 ///
 /// ```
 /// use rest_channels::prelude::*;
