@@ -126,13 +126,8 @@ pub fn on_disconnect(_args: TokenStream, input: TokenStream) -> TokenStream {
     misplaced(Inner::OnDisconnect, input.into()).into()
 }
 
-/// Maps a struct to a table: implements `rest_channels::model::Model` and
-/// `rest_channels::permissions::Object` for it, and defines `<Name>Fields`,
-/// the type of its `FIELDS` constant.
-///
-/// Options: `#[model(table = "...", crate = "path")]` on the struct;
-/// `primary_key`, `read_only`, `owner`, `default`, `default = <literal>` and
-/// `validate(...)` on its fields. Documented in the runtime crate.
+// `#[derive(Model)]`: documented on its re-export in the runtime crate, as
+// the attribute macros are (a doc comment here would be appended there).
 #[proc_macro_derive(Model, attributes(model))]
 pub fn derive_model(input: TokenStream) -> TokenStream {
     derive_model::derive(input.into()).into()

@@ -235,8 +235,9 @@ impl App {
             .map(|_| Slot { app: self.clone() })
     }
 
-    /// Maps an internal error through the app's hook; logs what stays internal.
-    pub(crate) fn map_error(&self, error: Error) -> Error {
+    /// Maps an internal error through the app's hook; logs what stays
+    /// internal, with the message's action and route.
+    pub(crate) fn map_error(&self, error: Error, action: Option<&str>, route: &str) -> Error {
         match error.take_internal() {
             Ok(internal) => {
                 if let Some(mapped) = self
@@ -247,7 +248,7 @@ impl App {
                 {
                     return mapped;
                 }
-                tracing::error!(error = %internal, "action failed");
+                tracing::error!(action, route, error = %internal, "action failed");
                 Error::internal(internal)
             }
             Err(error) => error,
@@ -496,8 +497,8 @@ mod tests {
             })
             .build();
         let e: Error = "x".parse::<i32>().unwrap_err().into();
-        assert_eq!(app.map_error(e).status(), 400);
-        assert_eq!(app.map_error(Error::msg("other")).status(), 500);
-        assert_eq!(app.map_error(Error::not_found()).status(), 404);
+        assert_eq!(app.map_error(e, Some("a"), "r/").status(), 400);
+        assert_eq!(app.map_error(Error::msg("other"), None, "").status(), 500);
+        assert_eq!(app.map_error(Error::not_found(), None, "").status(), 404);
     }
 }

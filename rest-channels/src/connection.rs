@@ -724,7 +724,7 @@ pub(crate) async fn dispatch<C: Handler>(
     match result {
         Ok(Reply(reply)) => reply,
         Err(e) => {
-            let e = app.map_error(e);
+            let e = app.map_error(e, msg.action(), msg.route());
             Some(envelope::write_error(msg.head(), &e, app.settings().debug))
         }
     }

@@ -287,11 +287,14 @@ pub(crate) fn write_error(head: Head<'_>, error: &Error, debug: bool) -> String 
 
 /// The reply envelope of a success: `{"errors": [], "data": data, "action": ..., "route": ..., "status": status}`.
 ///
-/// # Panics
-/// When `data` cannot be serialized (a map with non-string keys, say); the
-/// dispatch path turns that case into a 500 instead.
+/// When `data` cannot be serialized (a map with non-string keys, say), the
+/// envelope of a 500 (`[{"detail": "A server error occurred."}]`), as the
+/// dispatch path answers that case; never a panic.
 pub fn reply<T: Serialize + ?Sized>(msg: &Message<'_>, data: &T, status: u16) -> String {
-    write_reply(msg.head(), data, status).expect("data serializes")
+    write_reply(msg.head(), data, status).unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "a reply's data cannot be serialized");
+        write_error(msg.head(), &e, false)
+    })
 }
 
 /// The reply to a frame that is not a request at all (`action` null, 400).
@@ -403,6 +406,17 @@ mod tests {
         assert_eq!(
             Message::decode(&dup).unwrap_err().0,
             r#"Invalid message: duplicate key "k7""#
+        );
+    }
+
+    #[test]
+    fn unserializable_data_is_a_500_not_a_panic() {
+        let m = Message::decode(r#"{"action":"echo","request_id":1}"#).unwrap();
+        let mut map = std::collections::HashMap::new();
+        map.insert((1, 2), 3);
+        assert_eq!(
+            reply(&m, &map, 200),
+            r#"{"errors":[{"detail":"A server error occurred."}],"data":null,"action":"echo","route":"","status":500,"request_id":1}"#
         );
     }
 

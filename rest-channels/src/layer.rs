@@ -171,11 +171,59 @@ pub struct Inbox {
     rx: mpsc::Receiver<Event>,
 }
 
+/// The sending end of a connection's channel: what a layer keeps, per
+/// channel, to put events into its connection's [`Inbox`]. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct InboxSender {
+    tx: mpsc::Sender<Event>,
+}
+
+/// Why an event was not put into an inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InboxError {
+    /// The inbox holds its capacity already: the event is dropped (a
+    /// connection that does not keep up loses events, not memory).
+    #[error("the inbox is full")]
+    Full,
+    /// The connection is gone.
+    #[error("the inbox is closed")]
+    Closed,
+}
+
+impl InboxSender {
+    /// Puts an event into the inbox without waiting.
+    pub fn try_send(&self, event: Event) -> Result<(), InboxError> {
+        self.tx.try_send(event).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => InboxError::Full,
+            mpsc::error::TrySendError::Closed(_) => InboxError::Closed,
+        })
+    }
+
+    /// Whether the inbox is gone (its connection closed).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
 impl Inbox {
-    /// A bounded inbox and the sender that feeds it.
-    pub fn bounded(capacity: usize) -> (mpsc::Sender<Event>, Inbox) {
+    /// A bounded inbox (at least one event) and the sender that feeds it.
+    ///
+    /// ```
+    /// use rest_channels::layer::{Event, Inbox, InboxError};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, mut inbox) = Inbox::bounded(1);
+    /// tx.try_send(Event::new("a", &1).unwrap()).unwrap();
+    /// assert_eq!(tx.try_send(Event::new("b", &2).unwrap()), Err(InboxError::Full));
+    /// assert_eq!(inbox.recv().await.unwrap().kind(), "a");
+    /// drop(inbox);
+    /// assert_eq!(tx.try_send(Event::new("c", &3).unwrap()), Err(InboxError::Closed));
+    /// # });
+    /// ```
+    pub fn bounded(capacity: usize) -> (InboxSender, Inbox) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (tx, Inbox { rx })
+        (InboxSender { tx }, Inbox { rx })
     }
 
     /// The next event; `None` when every sender is gone.
@@ -219,7 +267,7 @@ pub struct InMemoryChannelLayer {
 
 #[derive(Debug, Default)]
 struct State {
-    channels: HashMap<String, mpsc::Sender<Event>>,
+    channels: HashMap<String, InboxSender>,
     groups: HashMap<String, HashSet<String>>,
 }
 
@@ -236,14 +284,13 @@ impl InMemoryChannelLayer {
 
 /// Puts an event into a channel's inbox without waiting; counts it in
 /// `dropped` when the inbox is full.
-pub(crate) fn deliver(channel: &str, tx: &mpsc::Sender<Event>, event: Event, dropped: &AtomicU64) {
+pub(crate) fn deliver(channel: &str, tx: &InboxSender, event: Event, dropped: &AtomicU64) {
     match tx.try_send(event) {
-        Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
+        Ok(()) | Err(InboxError::Closed) => {}
+        Err(InboxError::Full) => {
             dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(channel, "channel inbox full; event dropped for this member")
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => {}
     }
 }
 

@@ -53,8 +53,9 @@
 //!     .with_state(App::default());
 //! ```
 //!
-//! Modules: [`envelope`] (the wire format), [`routing`], [`permissions`],
+//! Modules: [`envelope`] (the wire format), [`permissions`],
 //! [`scope`], [`error`], [`layer`] (groups and broadcast), [`axum`] (serving),
+//! [`origin`] (which pages may connect),
 //! [`testing`] (an in-process communicator); the REST half: [`model`]
 //! (`#[derive(Model)]`), [`db`] (SQLite and Postgres), [`generics`] (the
 //! generic handlers), [`pagination`], [`filters`].
@@ -83,7 +84,7 @@ pub mod observer;
 pub mod origin;
 pub mod pagination;
 pub mod permissions;
-pub mod routing;
+mod routing;
 pub mod scope;
 mod socket;
 pub mod testing;
@@ -160,6 +161,18 @@ pub use model::Model;
 ///   when the crate compiles: an unknown converter or an invalid regex is an
 ///   error at the pattern. The target is an expression (usually a unit
 ///   struct) evaluated per message, whose type implements [`Handler`].
+///
+///   | pattern | matched as |
+///   |---|---|
+///   | `path("notes/")` | the literal prefix `notes/` |
+///   | `path("notes/<int:pk>/")` | the regex `^notes/(?P<pk>[0-9]+)/` |
+///   | `re_path(r"items/(?P<pk>[-\w]+)/$")` | the regex `^(?:items/(?P<pk>[-\w]+)/$)` |
+///
+///   Converters: `str` (`[^/]+`), `int` (`[0-9]+`), `slug`
+///   (`[-a-zA-Z0-9_]+`), `uuid` (lower-case hex, 8-4-4-4-12), `path`
+///   (`.+`). What a route leaves over goes to the target's own routes when
+///   it has some; the query string is never part of the match. Routes are
+///   tried in order and the first match wins.
 /// - `generics = ListCreate`: the handler also has the actions of one of
 ///   Django REST framework's generic handlers, run over its model by the
 ///   runtime ([`generics`]); the type implements [`ModelHandler`], which

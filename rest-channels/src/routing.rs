@@ -1,4 +1,6 @@
 //! Route matching: Django's `path()` and `re_path()`, used as prefixes.
+//! Private: what users write is documented on `#[action_handler]`'s
+//! `routes` option; the macros reach these types through `__private`.
 //!
 //! Routes are written in `#[consumer(routes = [...])]` (or
 //! `#[action_handler(routes = [...])]` for nested routing). The macro checks

@@ -47,11 +47,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::{Instant, timeout_at};
 use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
 
-use super::{ChannelLayer, Event, Inbox, LAYER_RECONNECTED, LayerError, LayerHealth, deliver};
+use super::{
+    ChannelLayer, Event, Inbox, InboxSender, LAYER_RECONNECTED, LayerError, LayerHealth, deliver,
+};
 
 /// Settings of a [`RedisChannelLayer`].
 #[derive(Clone, Debug)]
@@ -127,7 +129,7 @@ struct Shared {
 
 #[derive(Default)]
 struct Local {
-    channels: HashMap<String, mpsc::Sender<Event>>,
+    channels: HashMap<String, InboxSender>,
     groups: HashMap<String, Group>,
 }
 
@@ -452,7 +454,7 @@ async fn resubscribe(shared: &Shared, manager: &mut ConnectionManager, losses: u
     if !matches!(subscribed, Ok(Ok(()))) {
         return false;
     }
-    let channels: Vec<(String, mpsc::Sender<Event>)> = {
+    let channels: Vec<(String, InboxSender)> = {
         let mut local = shared.local();
         for group in local.groups.values_mut() {
             group.subscribed = true;
