@@ -148,7 +148,10 @@ async fn a_client_that_answers_pings_stays() {
     tx.send(Message::text(r#"{"action":"echo","data":"still here"}"#))
         .await
         .unwrap();
-    let (pings, reply) = tokio::time::timeout(TIMEOUT, reader).await.unwrap().unwrap();
+    let (pings, reply) = tokio::time::timeout(TIMEOUT, reader)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(pings >= 2, "pinged {pings} times");
     let reply: Value = serde_json::from_str(&reply.expect("the reply")).unwrap();
     assert_eq!(reply["data"], "still here");
@@ -183,7 +186,9 @@ async fn a_client_that_does_not_read_is_disconnected_and_others_are_served() {
     }
     // The slow reader is gone well before it could have read its replies.
     connections_become(&server.app, 1, Duration::from_secs(10)).await;
-    let reply = other.request(json!({"action": "echo", "data": "after"})).await;
+    let reply = other
+        .request(json!({"action": "echo", "data": "after"}))
+        .await;
     assert_eq!(reply["data"], "after");
     flood.abort();
     server.stop().await;
@@ -227,7 +232,9 @@ async fn a_client_over_the_message_rate_is_closed_with_1008() {
         "{answered} answered before the close"
     );
     // The polite client is not affected.
-    let reply = polite.request(json!({"action": "echo", "data": "ok"})).await;
+    let reply = polite
+        .request(json!({"action": "echo", "data": "ok"}))
+        .await;
     assert_eq!(reply["data"], "ok");
     server.stop().await;
 }
@@ -291,7 +298,9 @@ async fn pipelined_requests_are_all_answered_in_order() {
         assert_eq!(reply["data"], i);
     }
     // And a lone request afterwards is not held back.
-    let reply = client.request(json!({"action": "echo", "data": "lone"})).await;
+    let reply = client
+        .request(json!({"action": "echo", "data": "lone"}))
+        .await;
     assert_eq!(reply["data"], "lone");
     server.stop().await;
 }

@@ -27,10 +27,15 @@ pub struct Settings {
     /// The largest message a client may send, in bytes; a larger frame closes
     /// the connection with code 1009. Default 64 KiB.
     pub max_message_size: usize,
-    /// The socket's read buffer, in bytes. Default 4 KiB: an idle connection
-    /// stays small (see the README's measurements).
+    /// The most one read from a socket takes, in bytes (at most 64 KiB).
+    /// Reads go into a buffer of the worker thread: a connection keeps bytes
+    /// only while a frame is incomplete, so an idle connection holds no read
+    /// buffer at all. Default 16 KiB.
     pub read_buffer_size: usize,
-    /// The socket's write buffer, in bytes. Default 4 KiB.
+    /// How many bytes of replies and events may wait for the next flush
+    /// before they are written anyway. What is ready together is written
+    /// together, in one write; the buffer is given back once written.
+    /// Default 64 KiB.
     pub write_buffer_size: usize,
     /// How many events a connection's inbox holds before group sends to it
     /// are dropped. Default 100.
@@ -86,8 +91,8 @@ impl Default for Settings {
         Settings {
             debug: false,
             max_message_size: 64 * 1024,
-            read_buffer_size: 4 * 1024,
-            write_buffer_size: 4 * 1024,
+            read_buffer_size: 16 * 1024,
+            write_buffer_size: 64 * 1024,
             channel_capacity: 100,
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(10),
@@ -320,7 +325,7 @@ impl AppBuilder {
         self.settings.max_message_size = bytes;
         self
     }
-    /// The socket's read and write buffer sizes.
+    /// Sets [`Settings::read_buffer_size`] and [`Settings::write_buffer_size`].
     pub fn buffer_sizes(mut self, read: usize, write: usize) -> Self {
         self.settings.read_buffer_size = read;
         self.settings.write_buffer_size = write;

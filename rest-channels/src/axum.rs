@@ -36,8 +36,10 @@
 //! middleware like any other axum handler.
 //!
 //! The handler does the upgrade itself (rather than through axum's
-//! `WebSocketUpgrade`) so that it can size the socket's buffers (4 KiB by
-//! default: an idle connection costs a few KiB, not axum's 128 KiB), refuse
+//! `WebSocketUpgrade`) and frames the socket itself, so that an idle
+//! connection holds no buffer (reads go into a buffer of the worker
+//! thread, writes are queued only until flushed; axum's socket keeps
+//! 128 KiB per connection), refuse
 //! before the upgrade (a foreign origin, too many connections, wrong
 //! credentials, `can_connect`: see [`websocket`]), and, when a
 //! client sends a frame over the size limit, close with 1009 and drain what
@@ -47,9 +49,7 @@ use axum::extract::{RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use tokio::time::Instant;
 
@@ -57,7 +57,7 @@ use crate::admission::{Admitted, Refusal, admit};
 use crate::app::App;
 use crate::connection::{abandon, open, serve_opened};
 use crate::handler::Consumer;
-use crate::socket::Socket;
+use crate::socket::{Limits, Socket};
 
 /// The axum handler that serves consumer `C` on a WebSocket route.
 ///
@@ -108,12 +108,12 @@ pub async fn websocket<C: Consumer>(
     };
 
     let settings = app.settings();
-    let config = WebSocketConfig::default()
-        .read_buffer_size(settings.read_buffer_size)
-        .write_buffer_size(settings.write_buffer_size)
-        .max_message_size(Some(settings.max_message_size))
-        .max_frame_size(Some(settings.max_message_size));
-    let write_timeout = settings.write_timeout;
+    let limits = Limits {
+        max_message_size: settings.max_message_size,
+        read_size: settings.read_buffer_size,
+        write_high_water: settings.write_buffer_size,
+        write_timeout: settings.write_timeout,
+    };
     // In its group before the handshake is answered: an event sent once the
     // client sees the 101 reaches it (with Redis, the SUBSCRIBE is done too).
     // Joined in the connection's task, which gives everything back if the
@@ -132,13 +132,8 @@ pub async fn websocket<C: Consumer>(
         }
         match tokio::time::timeout_at(deadline, on_upgrade).await {
             Ok(Ok(upgraded)) => {
-                let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
-                serve_opened::<C, _>(opened, Socket::new(ws, write_timeout), None).await;
+                let socket = Socket::new(TokioIo::new(upgraded), limits);
+                serve_opened::<C, _>(opened, socket, None).await;
             }
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "upgrade failed");

@@ -55,6 +55,8 @@ pub(crate) trait Transport: Send {
     /// Writes out what was queued; `false` when the peer is gone or does
     /// not read.
     fn flush(&mut self) -> impl Future<Output = bool> + Send;
+    /// Whether something waits for [`flush`](Self::flush).
+    fn has_queued(&self) -> bool;
     /// Pings the peer (and flushes).
     fn ping(&mut self) -> impl Future<Output = bool> + Send;
     /// When the peer last sent a frame; `None`: the transport cannot tell
@@ -290,12 +292,11 @@ async fn run<'a, C: Consumer, T: Transport>(
     // A layer may drop a channel's sender; then the inbox is done, not busy.
     let mut inbox_open = true;
     // What `on_connect` sent goes out first.
-    let mut unflushed = false;
-    if !queue_outbox(conn, transport, &mut unflushed).await {
+    if !queue_outbox(conn, transport).await {
         return None;
     }
     loop {
-        let step = if unflushed {
+        let step = if transport.has_queued() {
             // Only what is ready now joins the queued writes. Polled with
             // the task's own waker: a noop one would be registered, then
             // replaced, at every source on every turn.
@@ -317,7 +318,6 @@ async fn run<'a, C: Consumer, T: Transport>(
                     if !transport.flush().await {
                         return None;
                     }
-                    unflushed = false;
                     continue;
                 }
             }
@@ -335,15 +335,15 @@ async fn run<'a, C: Consumer, T: Transport>(
         };
         match step {
             Next::Shutdown => {
-                return graceful(&mut detached, conn, transport, &mut unflushed, grace).await;
+                return graceful(&mut detached, conn, transport, grace).await;
             }
             Next::Detached(reply) => {
-                if !reply_with(conn, transport, reply, &mut unflushed).await {
+                if !reply_with(conn, transport, reply).await {
                     return None;
                 }
             }
             Next::Outbox => {
-                if !queue_outbox(conn, transport, &mut unflushed).await {
+                if !queue_outbox(conn, transport).await {
                     return None;
                 }
             }
@@ -355,14 +355,13 @@ async fn run<'a, C: Consumer, T: Transport>(
                     detached: &mut detached,
                     conn,
                     transport: &mut *transport,
-                    unflushed: &mut unflushed,
                     shutdown: shutdown.as_mut(),
                     grace,
                 };
                 if let Err(end) = beside.run(handled).await {
                     return end;
                 }
-                if !queue_outbox(conn, transport, &mut unflushed).await {
+                if !queue_outbox(conn, transport).await {
                     return None;
                 }
             }
@@ -386,7 +385,6 @@ async fn run<'a, C: Consumer, T: Transport>(
                     detached: &mut detached,
                     conn,
                     transport: &mut *transport,
-                    unflushed: &mut unflushed,
                     shutdown: shutdown.as_mut(),
                     grace,
                 };
@@ -398,12 +396,11 @@ async fn run<'a, C: Consumer, T: Transport>(
                         None
                     }
                 };
-                if !reply_with(conn, transport, reply, &mut unflushed).await {
+                if !reply_with(conn, transport, reply).await {
                     return None;
                 }
             }
             Next::Incoming(Incoming::Binary) => {
-                unflushed = true;
                 if !transport
                     .feed(envelope::write_undecodable(BINARY_FRAME).into())
                     .await
@@ -430,7 +427,6 @@ async fn run<'a, C: Consumer, T: Transport>(
                 match idle.check(now, transport.last_seen().unwrap_or(now)) {
                     Liveness::Alive => {}
                     Liveness::Ping => {
-                        unflushed = false; // a ping flushes
                         if !transport.ping().await {
                             return None;
                         }
@@ -479,16 +475,14 @@ async fn graceful<T: Transport>(
     detached: &mut Detached<'_>,
     conn: &Connection,
     transport: &mut T,
-    unflushed: &mut bool,
     grace: Duration,
 ) -> End {
     let finished = tokio::time::timeout(grace, async {
         while !detached.is_empty() {
             let reply = detached.next().await;
-            if !reply_with(conn, transport, reply, unflushed).await || !transport.flush().await {
+            if !reply_with(conn, transport, reply).await || !transport.flush().await {
                 return false;
             }
-            *unflushed = false;
         }
         true
     })
@@ -505,7 +499,6 @@ struct Beside<'b, 'a, T> {
     detached: &'b mut Detached<'a>,
     conn: &'b Connection,
     transport: &'b mut T,
-    unflushed: &'b mut bool,
     shutdown: Pin<&'b mut WaitForCancellationFutureOwned>,
     grace: Duration,
 }
@@ -522,30 +515,25 @@ impl<T: Transport> Beside<'_, '_, T> {
             return Ok(out);
         }
         // This one waits: what is queued goes out meanwhile.
-        if *self.unflushed {
-            if !self.transport.flush().await {
-                return Err(None);
-            }
-            *self.unflushed = false;
+        if self.transport.has_queued() && !self.transport.flush().await {
+            return Err(None);
         }
         loop {
             tokio::select! {
                 out = &mut fut => return Ok(out),
                 reply = self.detached.next() => {
-                    if !reply_with(self.conn, self.transport, reply, self.unflushed).await
+                    if !reply_with(self.conn, self.transport, reply).await
                         || !self.transport.flush().await
                     {
                         return Err(None);
                     }
-                    *self.unflushed = false;
                 }
                 () = self.conn.outbox_ready.notified(), if !self.detached.is_empty() => {
-                    if !queue_outbox(self.conn, self.transport, self.unflushed).await
+                    if !queue_outbox(self.conn, self.transport).await
                         || !self.transport.flush().await
                     {
                         return Err(None);
                     }
-                    *self.unflushed = false;
                 }
                 () = self.shutdown.as_mut() => {
                     return match tokio::time::timeout(self.grace, fut).await {
@@ -564,16 +552,12 @@ async fn reply_with<T: Transport>(
     conn: &Connection,
     transport: &mut T,
     reply: Option<String>,
-    unflushed: &mut bool,
 ) -> bool {
-    if !queue_outbox(conn, transport, unflushed).await {
+    if !queue_outbox(conn, transport).await {
         return false;
     }
     match reply {
-        Some(reply) => {
-            *unflushed = true;
-            transport.feed(reply.into()).await
-        }
+        Some(reply) => transport.feed(reply.into()).await,
         None => true,
     }
 }
@@ -606,13 +590,8 @@ async fn leave(conn: &Connection) {
 }
 
 /// Queues what actions and event handlers queued for this client.
-async fn queue_outbox<T: Transport>(
-    conn: &Connection,
-    transport: &mut T,
-    unflushed: &mut bool,
-) -> bool {
+async fn queue_outbox<T: Transport>(conn: &Connection, transport: &mut T) -> bool {
     for text in conn.take_outbox() {
-        *unflushed = true;
         if !transport.feed(text).await {
             return false;
         }

@@ -99,6 +99,9 @@ impl Transport for Pipe {
     async fn flush(&mut self) -> bool {
         true
     }
+    fn has_queued(&self) -> bool {
+        false
+    }
     async fn ping(&mut self) -> bool {
         true
     }
