@@ -415,7 +415,9 @@ pub trait ThrottleStore: Send + Sync + 'static {
 /// calls are all older than its period is dropped, in sweeps that run
 /// whenever the number of keys has doubled since the last one (at least
 /// 1,024 keys), so that many short-lived keys (anonymous connections)
-/// do not accumulate.
+/// do not accumulate. A key holds at most `requests` instants (16 bytes
+/// each), as DRF's cache entry: a rate of a million a day is 16 MB per
+/// busy key; large budgets over long periods want a coarser rate.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
