@@ -55,7 +55,7 @@
 //!
 //! Modules: [`envelope`] (the wire format), [`permissions`],
 //! [`scope`], [`error`], [`layer`] (groups and broadcast), [`axum`] (serving),
-//! [`origin`] (which pages may connect),
+//! [`origin`] (which pages may connect), [`throttle`] (how often a client may call),
 //! [`testing`] (an in-process communicator); the REST half: [`model`]
 //! (`#[derive(Model)]`), [`db`] (SQLite and Postgres), [`generics`] (the
 //! generic handlers), [`pagination`], [`filters`].
