@@ -15,7 +15,9 @@
 //! Origins compare as RFC 6454 says: scheme, host and port, the scheme and
 //! host without regard to ASCII case, a missing port as the scheme's default
 //! (`http://example.com` is `http://example.com:80`), IPv6 hosts as
-//! addresses (`[::1]` is `[0:0::1]`).
+//! addresses (`[::1]` is `[0:0::1]`). The server's own origin is always
+//! `http`: behind a proxy that terminates TLS, list the `https` origin of
+//! the app's pages.
 //!
 //! ```
 //! use rest_channels::origin::{Origin, is_allowed};
