@@ -53,6 +53,12 @@ pub mod probe {
         })
     }
 
+    /// [`resolve`] without collecting the kwargs: the index of the first
+    /// route that matches and where the match ends (for benches).
+    pub fn resolve_index(routes: &'static Routes, path: &str) -> Option<(usize, usize)> {
+        routes.resolve(path, 0).map(|m| (m.index, m.end))
+    }
+
     /// A query-string parameter as `Scope::query_param` and
     /// `Context::query_param` read it.
     pub fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
