@@ -49,6 +49,24 @@ pub struct Room;
 #[consumer(group = "room")]
 impl Room {}
 
+/// Says hello after `?ms=` milliseconds.
+#[derive(Default)]
+pub struct SlowHello;
+
+#[consumer(group = "room")]
+impl SlowHello {
+    #[on_connect]
+    async fn hello(&self, ctx: &Context<'_>) -> Result<(), Error> {
+        let ms: u64 = ctx
+            .scope()
+            .query_param("ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        ctx.send_json(&json!({"hello": ms}))
+    }
+}
+
 async fn lookup(token: String) -> Option<Arc<dyn User>> {
     (token == "alice-token").then(|| Arc::new(SimpleUser::new(1, "alice")) as Arc<dyn User>)
 }
@@ -58,6 +76,7 @@ fn router(app: &App) -> Router {
         .route("/ws/", get(websocket::<Api>))
         .route("/strict/", get(websocket::<Strict>))
         .route("/rooms/{room}/", get(websocket::<Room>))
+        .route("/slow/{room}/", get(websocket::<SlowHello>))
         .with_state(app.clone())
 }
 
@@ -373,6 +392,32 @@ async fn the_handshake_timeout_gives_everything_back() {
     let s = Server::start(app.clone(), router(&app)).await;
     let c = open(&s.url("/rooms/fine/"), &[]).await;
     assert!(c.is_ok());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_connect_has_the_handshake_timeout() {
+    let app = App::builder()
+        .handshake_timeout(Duration::from_millis(300))
+        .build();
+    let s = Server::start(app.clone(), router(&app)).await;
+    let mut fine = s.connect("/slow/a/?ms=10").await;
+    assert_eq!(fine.recv().await, json!({"hello": 10}));
+    let started = std::time::Instant::now();
+    let mut slow = s.connect("/slow/a/?ms=3000").await;
+    assert_eq!(slow.close_code().await, Some(1011));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    connections_become(&app, 1).await;
+    // the refused one left the group: an event reaches the one member once
+    app.layer()
+        .group_send(
+            "a",
+            Event::new("general.broadcast", &json!({"n": 1})).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fine.recv().await, json!({"n": 1}));
+    assert!(fine.silent_for(Duration::from_millis(100)).await);
     s.stop().await;
 }
 

@@ -47,7 +47,9 @@ pub struct Settings {
     /// handler to a socket ready to serve (authentication, `can_connect`,
     /// joining its group, the upgrade itself). Past it the request is
     /// answered with HTTP 503 (or, once upgraded, the connection is
-    /// dropped), and what it took is given back. Default 10 s.
+    /// dropped), and what it took is given back. Once upgraded, the
+    /// consumer's `on_connect` has as long again; past it the socket is
+    /// closed with 1011 and its group left. Default 10 s.
     pub handshake_timeout: Duration,
     /// The browser origins allowed to open a socket besides the server's own
     /// (see [`origin`](crate::origin)). Default: none.

@@ -76,7 +76,8 @@ use crate::socket::{Limits, Socket};
 /// group, the upgrade) at most
 /// [`handshake_timeout`](crate::Settings::handshake_timeout) passes: past
 /// it the request is answered with 503, or the upgraded connection is
-/// dropped, and what it took is given back.
+/// dropped, and what it took is given back. The consumer's `on_connect`
+/// then has as long again (past it: closed with 1011, its group left).
 pub async fn websocket<C: Consumer>(
     State(app): State<App>,
     params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
@@ -122,11 +123,11 @@ pub async fn websocket<C: Consumer>(
     let (joined, is_joined) = tokio::sync::oneshot::channel();
     app.tracker().spawn(async move {
         let _slot = slot;
-        let opened = open::<C>(scope).await;
+        let opened = Box::pin(open::<C>(scope)).await;
         if joined.send(()).is_err() {
             tracing::debug!("the handshake was given up while the connection joined its group");
             if let Ok(opened) = opened {
-                abandon(opened).await;
+                Box::pin(abandon(opened)).await;
             }
             return;
         }
@@ -138,13 +139,13 @@ pub async fn websocket<C: Consumer>(
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "upgrade failed");
                 if let Ok(opened) = opened {
-                    abandon(opened).await;
+                    Box::pin(abandon(opened)).await;
                 }
             }
             Err(_) => {
                 tracing::debug!("the upgrade was not done before the handshake timeout");
                 if let Ok(opened) = opened {
-                    abandon(opened).await;
+                    Box::pin(abandon(opened)).await;
                 }
             }
         }

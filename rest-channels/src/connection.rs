@@ -134,20 +134,22 @@ pub(crate) async fn serve_opened<C: Consumer, T: Transport>(
         Ok(opened) => opened,
         Err((code, reason)) => {
             ready(false);
-            transport.close(Some(code), reason).await;
+            Box::pin(transport.close(Some(code), reason)).await;
             return;
         }
     };
     let consumer = C::default();
-    if let Err(code) = join(&consumer, &conn).await {
+    // Boxed, as every rare step below: a future is as large as its
+    // largest state, and the connection's lives as long as it does.
+    if let Err(code) = Box::pin(join(&consumer, &conn)).await {
         ready(false);
         leave(&conn).await;
-        transport.close(Some(code), "refused").await;
+        Box::pin(transport.close(Some(code), "refused")).await;
         return;
     }
     ready(true);
     let end = run(&consumer, &conn, inbox, &mut transport).await;
-    finish(&consumer, &conn, transport, end).await;
+    Box::pin(finish(&consumer, &conn, transport, end)).await;
 }
 
 /// The connection's channel in the layer, and what the connection holds
@@ -183,15 +185,19 @@ async fn join_group<C: Consumer>(conn: &Connection) -> Result<(), Error> {
 
 /// Runs `on_connect`; on an error or a panic, the close code that refuses
 /// the connection.
+/// `on_connect` has the app's handshake timeout: past it, it is dropped and
+/// the connection refused (1011), its group left.
 async fn join<C: Consumer>(consumer: &C, conn: &Connection) -> Result<(), u16> {
-    let joined = match AssertUnwindSafe(on_connect(consumer, conn))
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result,
-        Err(panic) => Err(Error::msg(format_args!(
+    let limit = conn.scope.app.settings().handshake_timeout;
+    let hook = AssertUnwindSafe(on_connect(consumer, conn)).catch_unwind();
+    let joined = match tokio::time::timeout(limit, hook).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(Error::msg(format_args!(
             "on_connect panicked: {}",
             panic_message(&panic)
+        ))),
+        Err(_) => Err(Error::msg(format_args!(
+            "on_connect did not finish within the handshake timeout ({limit:?})"
         ))),
     };
     joined.map_err(|e| {
@@ -335,7 +341,7 @@ async fn run<'a, C: Consumer, T: Transport>(
         };
         match step {
             Next::Shutdown => {
-                return graceful(&mut detached, conn, transport, grace).await;
+                return Box::pin(graceful(&mut detached, conn, transport, grace)).await;
             }
             Next::Detached(reply) => {
                 if !reply_with(conn, transport, reply).await {
@@ -536,7 +542,7 @@ impl<T: Transport> Beside<'_, '_, T> {
                     }
                 }
                 () = self.shutdown.as_mut() => {
-                    return match tokio::time::timeout(self.grace, fut).await {
+                    return match Box::pin(tokio::time::timeout(self.grace, fut)).await {
                         Ok(out) => Ok(out),
                         Err(_) => Err(SHUTTING_DOWN),
                     };

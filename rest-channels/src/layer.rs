@@ -18,12 +18,13 @@
 //! serves many processes that share one Redis. Either reports its state
 //! with [`ChannelLayer::health`].
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use futures_util::task::AtomicWaker;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 #[cfg(feature = "redis")]
@@ -49,8 +50,14 @@ pub const LAYER_RECONNECTED: &str = "layer.reconnected";
 /// assert_eq!(e.kind(), "chat.message");
 /// assert_eq!(e.json(), r#"{"text":"hi"}"#);
 /// ```
+///
+/// One pointer wide: a delivery clones one `Arc`, and a connection's inbox
+/// (a channel that allocates its slots up front) stays small.
 #[derive(Clone, Debug)]
-pub struct Event {
+pub struct Event(std::sync::Arc<EventInner>);
+
+#[derive(Debug)]
+struct EventInner {
     kind: std::sync::Arc<str>,
     json: Utf8Bytes,
 }
@@ -66,20 +73,17 @@ impl Event {
 
     /// An event from already serialized JSON.
     pub fn from_json(kind: &str, json: String) -> Self {
-        Event {
-            kind: kind.into(),
-            json: json.into(),
-        }
+        Event::from_parts(kind.into(), json.into())
     }
 
     /// The event's type.
     pub fn kind(&self) -> &str {
-        &self.kind
+        &self.0.kind
     }
 
     /// The event's JSON.
     pub fn json(&self) -> &str {
-        self.json.as_str()
+        self.0.json.as_str()
     }
 
     /// The event's JSON, parsed.
@@ -88,13 +92,12 @@ impl Event {
     }
 
     pub(crate) fn frame(&self) -> Utf8Bytes {
-        self.json.clone()
+        self.0.json.clone()
     }
 
     /// An event from its parts, the JSON not copied.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn from_parts(kind: std::sync::Arc<str>, json: Utf8Bytes) -> Self {
-        Event { kind, json }
+        Event(std::sync::Arc::new(EventInner { kind, json }))
     }
 }
 
@@ -166,16 +169,41 @@ fn check_name(what: &'static str, name: &str) -> Result<(), LayerError> {
 }
 
 /// The receiving end of a connection's channel.
+///
+/// A bounded queue of its own rather than a tokio channel: a connection
+/// holds one for its life, and a tokio channel costs about 2 KiB (its
+/// first block of slots is allocated up front); this one holds nothing
+/// while empty.
 #[derive(Debug)]
 pub struct Inbox {
-    rx: mpsc::Receiver<Event>,
+    shared: Arc<InboxShared>,
 }
 
 /// The sending end of a connection's channel: what a layer keeps, per
 /// channel, to put events into its connection's [`Inbox`]. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InboxSender {
-    tx: mpsc::Sender<Event>,
+    shared: Arc<InboxShared>,
+}
+
+#[derive(Debug)]
+struct InboxShared {
+    queue: Mutex<InboxQueue>,
+    waker: AtomicWaker,
+    capacity: usize,
+}
+
+#[derive(Debug)]
+struct InboxQueue {
+    events: VecDeque<Event>,
+    senders: usize,
+    open: bool,
+}
+
+impl InboxShared {
+    fn queue(&self) -> std::sync::MutexGuard<'_, InboxQueue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Why an event was not put into an inbox.
@@ -194,15 +222,53 @@ pub enum InboxError {
 impl InboxSender {
     /// Puts an event into the inbox without waiting.
     pub fn try_send(&self, event: Event) -> Result<(), InboxError> {
-        self.tx.try_send(event).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => InboxError::Full,
-            mpsc::error::TrySendError::Closed(_) => InboxError::Closed,
-        })
+        {
+            let mut queue = self.shared.queue();
+            if !queue.open {
+                return Err(InboxError::Closed);
+            }
+            if queue.events.len() >= self.shared.capacity {
+                return Err(InboxError::Full);
+            }
+            queue.events.push_back(event);
+        }
+        self.shared.waker.wake();
+        Ok(())
     }
 
     /// Whether the inbox is gone (its connection closed).
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        !self.shared.queue().open
+    }
+}
+
+impl Clone for InboxSender {
+    fn clone(&self) -> Self {
+        self.shared.queue().senders += 1;
+        InboxSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for InboxSender {
+    fn drop(&mut self) {
+        let last = {
+            let mut queue = self.shared.queue();
+            queue.senders -= 1;
+            queue.senders == 0
+        };
+        if last {
+            self.shared.waker.wake();
+        }
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        let mut queue = self.shared.queue();
+        queue.open = false;
+        queue.events = VecDeque::new();
     }
 }
 
@@ -222,13 +288,61 @@ impl Inbox {
     /// # });
     /// ```
     pub fn bounded(capacity: usize) -> (InboxSender, Inbox) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        (InboxSender { tx }, Inbox { rx })
+        let shared = Arc::new(InboxShared {
+            queue: Mutex::new(InboxQueue {
+                events: VecDeque::new(),
+                senders: 1,
+                open: true,
+            }),
+            waker: AtomicWaker::new(),
+            capacity: capacity.max(1),
+        });
+        (
+            InboxSender {
+                shared: shared.clone(),
+            },
+            Inbox { shared },
+        )
     }
 
-    /// The next event; `None` when every sender is gone.
+    /// The next event; `None` when every sender is gone and the inbox is
+    /// empty.
     pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        std::future::poll_fn(|cx| {
+            if let Some(next) = self.try_next() {
+                return Poll::Ready(next);
+            }
+            self.shared.waker.register(cx.waker());
+            // Again: a send between the first look and the registration
+            // woke no one.
+            match self.try_next() {
+                Some(next) => Poll::Ready(next),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// The next event if one is there.
+    #[cfg(test)]
+    pub(crate) fn try_recv(&mut self) -> Result<Event, ()> {
+        self.try_next().flatten().ok_or(())
+    }
+
+    /// `Some(Some(event))`, `Some(None)` when done, `None` when empty.
+    fn try_next(&self) -> Option<Option<Event>> {
+        let mut queue = self.shared.queue();
+        match queue.events.pop_front() {
+            Some(event) => {
+                // A burst's room is given back once it is read.
+                if queue.events.is_empty() && queue.events.capacity() > 16 {
+                    queue.events = VecDeque::new();
+                }
+                Some(Some(event))
+            }
+            None if queue.senders == 0 => Some(None),
+            None => None,
+        }
     }
 }
 
@@ -370,6 +484,52 @@ impl ChannelLayer for InMemoryChannelLayer {
 mod tests {
     use super::*;
 
+    fn event(n: u32) -> Event {
+        Event::new("n", &n).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_inbox_wakes_its_reader_and_ends_when_its_senders_are_gone() {
+        let (tx, mut inbox) = Inbox::bounded(2);
+        let tx2 = tx.clone();
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(e) = inbox.recv().await {
+                got.push(e.parse::<u32>().unwrap());
+            }
+            got
+        });
+        for n in 0..50 {
+            // The reader empties it as it goes: wait for room.
+            let sender = if n % 2 == 0 { &tx } else { &tx2 };
+            while sender.try_send(event(n)) == Err(InboxError::Full) {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(tx);
+        drop(tx2);
+        let got = reader.await.unwrap();
+        assert_eq!(got, (0..50).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn an_inbox_gives_back_a_bursts_room() {
+        let (tx, mut inbox) = Inbox::bounded(100);
+        for n in 0..100 {
+            tx.try_send(event(n)).unwrap();
+        }
+        assert_eq!(tx.try_send(event(100)), Err(InboxError::Full));
+        assert!(inbox.shared.queue().events.capacity() >= 100);
+        for n in 0..100 {
+            assert_eq!(inbox.recv().await.unwrap().parse::<u32>().unwrap(), n);
+        }
+        assert_eq!(inbox.shared.queue().events.capacity(), 0);
+        assert!(!tx.is_closed());
+        drop(inbox);
+        assert!(tx.is_closed());
+        assert_eq!(tx.try_send(event(0)), Err(InboxError::Closed));
+    }
+
     #[tokio::test]
     async fn group_send_reaches_members_only_and_shares_bytes() {
         let layer = InMemoryChannelLayer::new();
@@ -389,14 +549,14 @@ mod tests {
             eb.json().as_ptr(),
             "one serialization, shared"
         );
-        assert!(ic.rx.try_recv().is_err());
+        assert!(ic.try_recv().is_err());
         layer.group_discard("g", &b).await.unwrap();
         layer
             .group_send("g", Event::from_json("t", "1".into()))
             .await
             .unwrap();
         assert_eq!(ia.recv().await.unwrap().json(), "1");
-        assert!(ib.rx.try_recv().is_err());
+        assert!(ib.try_recv().is_err());
     }
 
     #[tokio::test]
@@ -426,7 +586,7 @@ mod tests {
         }
         for (i, inbox) in inboxes.iter_mut().enumerate() {
             assert_eq!(inbox.recv().await.unwrap().json(), i.to_string());
-            assert!(inbox.rx.try_recv().is_err(), "{}", names[i]);
+            assert!(inbox.try_recv().is_err(), "{}", names[i]);
         }
     }
 
@@ -443,7 +603,7 @@ mod tests {
         }
         assert_eq!(ia.recv().await.unwrap().json(), "0");
         assert_eq!(ia.recv().await.unwrap().json(), "1");
-        assert!(ia.rx.try_recv().is_err());
+        assert!(ia.try_recv().is_err());
         assert_eq!(layer.health().dropped_inbox_full, 3);
     }
 
