@@ -447,6 +447,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_path_that_makes_no_uri_is_an_error() {
+        let connected = Communicator::builder::<Api>(App::default())
+            .path("/ws/ with spaces")
+            .connect()
+            .await;
+        match connected {
+            Err(e @ TestError::BadUri(_)) => {
+                assert!(e.to_string().contains("/ws/ with spaces"), "{e}");
+            }
+            other => panic!("not a BadUri: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
     async fn too_large_messages_close_with_1009() {
         let app = App::builder().max_message_size(16).build();
         let mut c = connect(&app).connect().await.unwrap();
