@@ -18,6 +18,7 @@ use crate::context::{Connection, Context};
 use crate::detached::{Detached, Dispatch, InOrder, Step};
 use crate::envelope::{self, Message};
 use crate::error::{Error, ErrorKind};
+use crate::gate::Gate;
 use crate::handler::{Consumer, Handler, Reply};
 use crate::layer::{Event, Inbox};
 use crate::scope::Scope;
@@ -252,8 +253,28 @@ type End = Option<(u16, &'static str)>;
 const SHUTTING_DOWN: End = Some((close::GOING_AWAY, "server shutting down"));
 
 /// The shutdown signal, kept across the loop's turns (a new one each turn
-/// would register and unregister with the token every time).
-type Shutdown = Pin<Box<WaitForCancellationFutureOwned>>;
+/// would register and unregister with the token every time), and polled
+/// only when it fired: a poll of the token takes a lock that every
+/// connection shares.
+struct Shutdown {
+    signal: Pin<Box<WaitForCancellationFutureOwned>>,
+    gate: Gate,
+}
+
+impl Shutdown {
+    fn new(app: &crate::App) -> Self {
+        Shutdown {
+            signal: Box::pin(app.shutdown_token().clone().cancelled_owned()),
+            gate: Gate::new(),
+        }
+    }
+
+    /// Resolves once the app shuts down.
+    async fn wait(&mut self) {
+        let Shutdown { signal, gate } = self;
+        std::future::poll_fn(|cx| gate.poll(cx, |own| signal.as_mut().poll(own))).await
+    }
+}
 
 /// What woke the loop.
 enum Next {
@@ -287,8 +308,7 @@ async fn run<'a, C: Consumer, T: Transport>(
 ) -> End {
     let settings = conn.scope.app.settings();
     let grace = settings.shutdown_grace;
-    let mut shutdown: Shutdown =
-        Box::pin(conn.scope.app.shutdown_token().clone().cancelled_owned());
+    let mut shutdown = Shutdown::new(&conn.scope.app);
     let mut detached = Detached::new(&conn.detached);
     let mut rate = settings.max_message_rate.map(Bucket::new);
     let mut idle = match (settings.idle_timeout, transport.last_seen()) {
@@ -308,7 +328,7 @@ async fn run<'a, C: Consumer, T: Transport>(
             // replaced, at every source on every turn.
             let polled = {
                 let ready = std::pin::pin!(next(
-                    shutdown.as_mut(),
+                    &mut shutdown,
                     &mut detached,
                     conn,
                     &mut inbox,
@@ -329,7 +349,7 @@ async fn run<'a, C: Consumer, T: Transport>(
             }
         } else {
             next(
-                shutdown.as_mut(),
+                &mut shutdown,
                 &mut detached,
                 conn,
                 &mut inbox,
@@ -361,7 +381,7 @@ async fn run<'a, C: Consumer, T: Transport>(
                     detached: &mut detached,
                     conn,
                     transport: &mut *transport,
-                    shutdown: shutdown.as_mut(),
+                    shutdown: &mut shutdown,
                     grace,
                 };
                 if let Err(end) = beside.run(handled).await {
@@ -391,7 +411,7 @@ async fn run<'a, C: Consumer, T: Transport>(
                     detached: &mut detached,
                     conn,
                     transport: &mut *transport,
-                    shutdown: shutdown.as_mut(),
+                    shutdown: &mut shutdown,
                     grace,
                 };
                 let reply = match beside.run(in_order).await {
@@ -449,7 +469,7 @@ async fn run<'a, C: Consumer, T: Transport>(
 
 /// Waits for whatever comes first.
 async fn next<T: Transport>(
-    shutdown: Pin<&mut WaitForCancellationFutureOwned>,
+    shutdown: &mut Shutdown,
     detached: &mut Detached<'_>,
     conn: &Connection,
     inbox: &mut Inbox,
@@ -458,7 +478,7 @@ async fn next<T: Transport>(
     idle: Option<&mut Idle>,
 ) -> Next {
     tokio::select! {
-        () = shutdown => Next::Shutdown,
+        () = shutdown.wait() => Next::Shutdown,
         reply = detached.next() => Next::Detached(reply),
         () = conn.outbox_ready.notified(), if !detached.is_empty() => Next::Outbox,
         event = inbox.recv(), if inbox_open => Next::Event(event),
@@ -505,7 +525,7 @@ struct Beside<'b, 'a, T> {
     detached: &'b mut Detached<'a>,
     conn: &'b Connection,
     transport: &'b mut T,
-    shutdown: Pin<&'b mut WaitForCancellationFutureOwned>,
+    shutdown: &'b mut Shutdown,
     grace: Duration,
 }
 
@@ -541,7 +561,7 @@ impl<T: Transport> Beside<'_, '_, T> {
                         return Err(None);
                     }
                 }
-                () = self.shutdown.as_mut() => {
+                () = self.shutdown.wait() => {
                     return match Box::pin(tokio::time::timeout(self.grace, fut)).await {
                         Ok(out) => Ok(out),
                         Err(_) => Err(SHUTTING_DOWN),

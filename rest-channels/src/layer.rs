@@ -18,7 +18,7 @@
 //! serves many processes that share one Redis. Either reports its state
 //! with [`ChannelLayer::health`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -197,7 +197,10 @@ struct InboxShared {
 struct InboxQueue {
     events: VecDeque<Event>,
     senders: usize,
+    /// The receiver is there.
     open: bool,
+    /// The layer closed the channel: no more events, whoever holds a sender.
+    ended: bool,
 }
 
 impl InboxShared {
@@ -224,7 +227,7 @@ impl InboxSender {
     pub fn try_send(&self, event: Event) -> Result<(), InboxError> {
         {
             let mut queue = self.shared.queue();
-            if !queue.open {
+            if !queue.open || queue.ended {
                 return Err(InboxError::Closed);
             }
             if queue.events.len() >= self.shared.capacity {
@@ -238,7 +241,15 @@ impl InboxSender {
 
     /// Whether the inbox is gone (its connection closed).
     pub fn is_closed(&self) -> bool {
-        !self.shared.queue().open
+        let queue = self.shared.queue();
+        !queue.open || queue.ended
+    }
+
+    /// Ends the channel for every sender: the inbox gets what it holds,
+    /// then `None` (a layer's `close_channel`).
+    pub fn close(&self) {
+        self.shared.queue().ended = true;
+        self.shared.waker.wake();
     }
 }
 
@@ -293,6 +304,7 @@ impl Inbox {
                 events: VecDeque::new(),
                 senders: 1,
                 open: true,
+                ended: false,
             }),
             waker: AtomicWaker::new(),
             capacity: capacity.max(1),
@@ -340,7 +352,7 @@ impl Inbox {
                 }
                 Some(Some(event))
             }
-            None if queue.senders == 0 => Some(None),
+            None if queue.senders == 0 || queue.ended => Some(None),
             None => None,
         }
     }
@@ -382,7 +394,9 @@ pub struct InMemoryChannelLayer {
 #[derive(Debug, Default)]
 struct State {
     channels: HashMap<String, InboxSender>,
-    groups: HashMap<String, HashSet<String>>,
+    /// Each group's members, with their senders: a group send looks up
+    /// nothing per member.
+    groups: HashMap<String, HashMap<String, InboxSender>>,
 }
 
 impl InMemoryChannelLayer {
@@ -420,7 +434,9 @@ impl ChannelLayer for InMemoryChannelLayer {
     async fn close_channel(&self, channel: &str) {
         // The connection discards its groups first; a membership left behind
         // by other code is skipped by `group_send` and goes with `group_discard`.
-        self.state().channels.remove(channel);
+        if let Some(tx) = self.state().channels.remove(channel) {
+            tx.close();
+        }
     }
 
     async fn send(&self, channel: &str, event: Event) -> Result<(), LayerError> {
@@ -434,11 +450,16 @@ impl ChannelLayer for InMemoryChannelLayer {
     async fn group_add(&self, group: &str, channel: &str) -> Result<(), LayerError> {
         check_name("group", group)?;
         check_name("channel", channel)?;
-        self.state()
+        let mut state = self.state();
+        // A channel that is gone (or never was) has nothing to receive with.
+        let Some(tx) = state.channels.get(channel).cloned() else {
+            return Ok(());
+        };
+        state
             .groups
             .entry(group.to_owned())
             .or_default()
-            .insert(channel.to_owned());
+            .insert(channel.to_owned(), tx);
         Ok(())
     }
 
@@ -458,10 +479,8 @@ impl ChannelLayer for InMemoryChannelLayer {
         check_name("group", group)?;
         let state = self.state();
         if let Some(members) = state.groups.get(group) {
-            for channel in members {
-                if let Some(tx) = state.channels.get(channel) {
-                    deliver(channel, tx, event.clone(), &self.dropped);
-                }
+            for (channel, tx) in members {
+                deliver(channel, tx, event.clone(), &self.dropped);
             }
         }
         Ok(())

@@ -76,6 +76,7 @@ mod dispatch;
 pub mod envelope;
 pub mod error;
 pub mod filters;
+mod gate;
 pub mod generics;
 mod handler;
 pub mod layer;

@@ -12,8 +12,8 @@
 //!   grown).
 //! - **The socket is read only when it woke the connection.** The loop also
 //!   wakes for events from the layer, detached actions and timers; a waker
-//!   of the socket's own ([`ReadWake`]) tells its wake-ups apart, so those
-//!   cost no read attempt.
+//!   of the socket's own ([`Gate`]) tells its wake-ups apart, so those cost
+//!   no read attempt.
 //! - **Writes are queued ([`Transport::feed`]) and written together
 //!   ([`Transport::flush`]):** the loop flushes once nothing else is ready,
 //!   so replies and events that are ready at the same time leave in one
@@ -29,17 +29,15 @@
 
 use std::cell::RefCell;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker, ready};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::connection::{Incoming, Transport, close};
+use crate::gate::Gate;
 
 /// How long a closing connection waits for its peer before dropping it.
 const LINGER: Duration = Duration::from_secs(2);
@@ -76,10 +74,8 @@ pub(crate) struct Socket<S> {
     wbuf: Vec<u8>,
     /// How much of `wbuf` was written.
     wpos: usize,
-    /// Set when the socket woke the task (or may have more to give).
-    wake: Arc<ReadWake>,
-    /// A waker over `wake`, for the socket's reads.
-    waker: Waker,
+    /// Reads happen only when the socket woke the task (or may have more).
+    gate: Gate,
     limits: Limits,
     last_seen: Instant,
     /// A close frame was queued (ours, or the answer to the client's).
@@ -99,23 +95,6 @@ pub(crate) struct Limits {
     pub(crate) write_high_water: usize,
     /// How long one write may wait for the client to read.
     pub(crate) write_timeout: Duration,
-}
-
-/// The socket's own waker: it notes that the socket woke, then wakes the
-/// connection's task.
-struct ReadWake {
-    woke: AtomicBool,
-    task: AtomicWaker,
-}
-
-impl Wake for ReadWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woke.store(true, Ordering::Release);
-        self.task.wake();
-    }
 }
 
 /// A frame's header, parsed from the front of a buffer.
@@ -254,10 +233,6 @@ fn write_frame(out: &mut Vec<u8>, opcode: u8, payload: &[&[u8]]) {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Socket<S> {
     pub(crate) fn new(io: S, limits: Limits) -> Self {
-        let wake = Arc::new(ReadWake {
-            woke: AtomicBool::new(true),
-            task: AtomicWaker::new(),
-        });
         Socket {
             io,
             rbuf: Vec::new(),
@@ -265,8 +240,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Socket<S> {
             partial: None,
             wbuf: Vec::new(),
             wpos: 0,
-            waker: Waker::from(wake.clone()),
-            wake,
+            gate: Gate::new(),
             limits,
             last_seen: Instant::now(),
             close_queued: false,
@@ -431,34 +405,37 @@ fn message(text: bool, bytes: Vec<u8>) -> Incoming {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Socket<S> {
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Incoming> {
-        self.wake.task.register(cx.waker());
+        // Whether the socket may have something to read: it woke the task,
+        // or the last read gave bytes (no read said "would block" since).
+        let mut readable = self.gate.open(cx);
         if self.read_closed {
             return Poll::Ready(Incoming::Closed);
         }
         loop {
             // What was read already comes first.
             if let Some(incoming) = self.decode() {
+                if readable {
+                    self.gate.fired();
+                }
                 if self.rpos == self.rbuf.len() {
                     self.compact();
                 }
                 return Poll::Ready(incoming);
             }
-            // Only a socket that woke the task is read.
-            if !self.wake.woke.swap(false, Ordering::AcqRel) {
+            if !std::mem::take(&mut readable) {
                 return Poll::Pending;
             }
             self.compact();
-            let waker = self.waker.clone();
+            let waker = self.gate.waker().clone();
             match self.poll_read_some(&mut Context::from_waker(&waker)) {
-                // Its waker sets `woke` again.
+                // The gate's waker lets the next poll through.
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(0)) => {
                     self.read_closed = true;
                     return Poll::Ready(Incoming::Closed);
                 }
                 Poll::Ready(Ok(_)) => {
-                    // There may be more where this came from.
-                    self.wake.woke.store(true, Ordering::Release);
+                    readable = true;
                     self.last_seen = Instant::now();
                 }
                 Poll::Ready(Err(e)) => {
