@@ -8,7 +8,8 @@
 //! default settings (128 KiB read and write buffers); every text frame is sent
 //! back unchanged, binary frames too. `--small-buffers` sets 4 KiB read and
 //! write buffers on the upgrade (what the rest-channels runtime uses by
-//! default), to compare like with like.
+//! default), to compare like with like. Accepted sockets get `TCP_NODELAY`,
+//! as the `reference` example's do.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 
 const USAGE: &str = "usage: raw_echo [--addr HOST:PORT] [--small-buffers]";
 
@@ -100,6 +102,12 @@ async fn main() {
         let _ = writeln!(out, "listening on ws://{local}");
         let _ = out.flush();
     }
+    // TCP_NODELAY on every accepted socket, as the reference example has it
+    // (with several replies in flight, Nagle would hold small ones back and
+    // move CPU from the server to the client).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     if let Err(e) = axum::serve(listener, router).await {
         eprintln!("server error: {e}");
     }

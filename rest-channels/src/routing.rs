@@ -57,6 +57,10 @@ enum Matcher {
     Prefix(&'static str),
     Regex {
         regex: Regex,
+        /// What every match starts with (often empty): routes whose
+        /// literal part the path lacks are passed over without running
+        /// their regex (about 60-120 ns each, most of 100 routes' cost).
+        prefix: Box<str>,
         /// Each kwarg's group index, name and kind.
         kwargs: Box<[(usize, &'static str, KwargKind)]>,
     },
@@ -110,7 +114,11 @@ impl Routes {
                             (index, name, kind)
                         })
                         .collect();
-                    Matcher::Regex { regex, kwargs }
+                    Matcher::Regex {
+                        regex,
+                        prefix: literal_prefix(r).into(),
+                        kwargs,
+                    }
                 }
             })
             .collect();
@@ -130,7 +138,14 @@ impl Routes {
                         });
                     }
                 }
-                Matcher::Regex { regex, kwargs } => {
+                Matcher::Regex {
+                    regex,
+                    prefix,
+                    kwargs,
+                } => {
+                    if !path.starts_with(&**prefix) {
+                        continue;
+                    }
                     if kwargs.is_empty() {
                         if let Some(m) = regex.find(path) {
                             return Some(RouteMatch {
@@ -158,6 +173,25 @@ impl Routes {
             }
         }
         None
+    }
+}
+
+/// The longest literal that every match of `pattern` starts with (`""`
+/// when there is none, or when the pattern does not parse here: then the
+/// regex alone decides, as before).
+fn literal_prefix(pattern: &str) -> String {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Ok(hir) = regex_syntax::Parser::new().parse(pattern) else {
+        return String::new();
+    };
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let Some(bytes) = seq.longest_common_prefix() else {
+        return String::new();
+    };
+    // Cut at a character boundary.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(e) => String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned(),
     }
 }
 
@@ -276,6 +310,25 @@ mod tests {
             RouteSpec::Regex(r"^(?:plain/$)", &[]),
         ])
     });
+
+    #[test]
+    fn literal_prefixes_are_what_every_match_starts_with() {
+        for (pattern, prefix) in [
+            (r"^notes/(?P<pk>[0-9]+)/", "notes/"),
+            (r"^(?:items/(?P<pk>[-\w]+)/$)", "items/"),
+            (r"^v1\.0/(?P<pk>[0-9]+)/", "v1.0/"),
+            (r"^(?P<year>[0-9]+)/", ""),
+            (r"^(?:a|ab)/", "a"),
+            (r"^(?:items/|things/)", ""),
+            (r"^(?i)notes/", ""),
+            (r"^(?:opt/(?P<n>[0-9]+)?x)", "opt/"),
+            (r"^(?:)", ""),
+            (r"^é(?P<x>[0-9])", "é"),
+            (r"^[éè]", ""),
+        ] {
+            assert_eq!(literal_prefix(pattern), prefix, "{pattern}");
+        }
+    }
 
     fn kw(path: &str, m: &RouteMatch) -> Vec<(String, String)> {
         m.kwargs

@@ -310,10 +310,7 @@ pub static SINGLE: LazyLock<Vec<Routes>> = LazyLock::new(|| {
 /// plain matcher: converters take the longest run they can, except a
 /// `path` converter before a final literal, which takes up to that
 /// literal's last occurrence on the line (the regex's backtracking).
-pub fn plain_match(
-    parts: &[Part],
-    path: &str,
-) -> Option<PlainMatch> {
+pub fn plain_match(parts: &[Part], path: &str) -> Option<PlainMatch> {
     let mut at = 0;
     let mut kwargs = Vec::new();
     for (i, part) in parts.iter().enumerate() {
