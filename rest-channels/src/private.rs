@@ -15,6 +15,7 @@ pub use crate::generics::{GenericAction, assert_model_handler, generic};
 pub use crate::handler::Reply;
 pub use crate::permissions::{And, Not, Or, SettingsDefault};
 pub use crate::routing::{KwargKind, RouteSpec, RouteTable, Routes};
+pub use crate::socket::{Decoded, decode_chunks};
 pub use crate::throttle::{Rate, Throttle};
 
 /// Entry points for the fuzz targets (`fuzz/`), the property tests

@@ -501,6 +501,80 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Socket<S> {
     }
 }
 
+/// What [`decode_chunks`] saw: a message, or how the socket ended.
+#[doc(hidden)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// A text message.
+    Text(String),
+    /// A binary message (its bytes are not kept).
+    Binary,
+    /// A message over the size limit (close 1009).
+    TooLarge,
+    /// A broken rule (close with this code).
+    Broken(u16),
+    /// The client closed, or hung up.
+    Closed,
+}
+
+/// Feeds `chunks` to a server socket one after the other, as the client's
+/// writes, then hangs up; returns what the socket decoded (up to and
+/// including the first end), and how many bytes of control frames (pongs,
+/// the answer to a close) it queued. For the fuzz target and the property
+/// tests: the whole decoding path, synchronously, over an in-memory stream.
+#[doc(hidden)]
+pub fn decode_chunks(chunks: &[&[u8]], max_message_size: usize) -> (Vec<Decoded>, usize) {
+    let total: usize = chunks.iter().map(|c| c.len()).sum();
+    let (server, mut client) = tokio::io::duplex(total + 1);
+    let mut socket = Socket::new(
+        server,
+        Limits {
+            max_message_size,
+            read_size: 4096,
+            write_high_water: usize::MAX,
+            write_timeout: Duration::from_secs(1),
+        },
+    );
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut out = Vec::new();
+    let mut poll_all = |socket: &mut Socket<_>, out: &mut Vec<Decoded>| loop {
+        match socket.poll_recv(&mut cx) {
+            Poll::Pending => return false,
+            Poll::Ready(incoming) => {
+                let (decoded, end) = match incoming {
+                    Incoming::Text(t) => (Decoded::Text(t.as_str().to_owned()), false),
+                    Incoming::Binary => (Decoded::Binary, false),
+                    Incoming::TooLarge => (Decoded::TooLarge, true),
+                    Incoming::Broken(code) => (Decoded::Broken(code), true),
+                    Incoming::Closed => (Decoded::Closed, true),
+                };
+                out.push(decoded);
+                if end {
+                    return true;
+                }
+            }
+        }
+    };
+    let mut ended = false;
+    for chunk in chunks {
+        let mut write_cx = Context::from_waker(std::task::Waker::noop());
+        let written = Pin::new(&mut client).poll_write(&mut write_cx, chunk);
+        assert!(
+            matches!(written, Poll::Ready(Ok(n)) if n == chunk.len()),
+            "the pipe holds everything"
+        );
+        if poll_all(&mut socket, &mut out) {
+            ended = true;
+            break;
+        }
+    }
+    if !ended {
+        drop(client);
+        poll_all(&mut socket, &mut out);
+    }
+    (out, socket.wbuf.len() - socket.wpos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
