@@ -694,8 +694,8 @@ async fn slow_reader(opts: &Opts, addr: &str, pid: u32) -> Result<(), String> {
     match &closed {
         Some((t, e)) => println!("slow reader closed by the server after {t:.2} s ({e})"),
         None => println!(
-            "slow reader NOT closed within {seconds} s: pending if the server's write timeout is \
-             shorter (Settings::write_timeout; 30 s by default)"
+            "slow reader not closed within {seconds} s (the write timeout, \
+             Settings::write_timeout, is 30 s by default; run 40 s to see it)"
         ),
     }
     println!(
