@@ -464,8 +464,6 @@ async fn main() {
         }
     };
     let local = listener.local_addr().expect("bound address");
-    // Small replies and events go out at once (see `rest_channels::axum::bind`).
-    let listener = rest_channels::axum::nodelay(listener);
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on ws://{local}");
@@ -473,19 +471,15 @@ async fn main() {
     }
 
     let closing = app.clone();
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            closing.shutdown();
-        })
-        .await;
-    if let Err(e) = served {
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        closing.shutdown();
+    });
+    // TCP_NODELAY, a deadline for request headers; on shutdown, sockets
+    // close with 1001 once their running actions are done.
+    if let Err(e) = rest_channels::axum::serve(listener, router, app.clone()).await {
         eprintln!("server error: {e}");
     }
-    // The sockets were told to close with 1001; give them a moment to say so.
-    // Running actions have the grace period to finish.
-    let grace = app.settings().shutdown_grace + Duration::from_secs(2);
-    let _ = tokio::time::timeout(grace, app.closed()).await;
     db.close().await;
     drop(temp);
 }

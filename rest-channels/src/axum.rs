@@ -45,6 +45,8 @@
 //! client sends a frame over the size limit, close with 1009 and drain what
 //! the client still sends, so that the close frame is not lost to a TCP reset.
 
+use std::time::Duration;
+
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -193,6 +195,115 @@ fn check_upgrade(method: &Method, headers: &HeaderMap) -> Result<HeaderValue, &'
         .ok_or("missing Sec-WebSocket-Key")?;
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     HeaderValue::from_str(&accept).map_err(|_| "bad Sec-WebSocket-Key")
+}
+
+/// Serves `router` on `listener` until [`App::shutdown`], as `axum::serve`
+/// does, with what a server facing the internet needs and `axum::serve`
+/// does not set:
+///
+/// - a client has [`handshake_timeout`](crate::Settings::handshake_timeout)
+///   to send a request's headers (`axum::serve` sets no timer, so a client
+///   that trickles its headers, or sends none, holds its socket forever);
+/// - `TCP_NODELAY` on every accepted socket (see [`bind`]);
+/// - an accept error (out of file descriptors) pauses accepting for a
+///   moment instead of spinning;
+/// - on [`App::shutdown`]: no new connections, open WebSockets close with
+///   1001 once their running actions are done (within
+///   [`shutdown_grace`](crate::Settings::shutdown_grace)), HTTP connections
+///   finish their request; it returns once all are closed (or a few
+///   seconds after the grace period, with a warning).
+///
+/// HTTP/1.1 only (WebSockets upgrade from HTTP/1.1).
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use rest_channels::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Api;
+///
+/// #[consumer]
+/// impl Api {
+///     #[async_action]
+///     async fn ping(&self) -> ActionResult {
+///         Ok(reply!("pong", 200))
+///     }
+/// }
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let app = App::builder().build();
+/// let router = Router::new()
+///     .route("/ws/", get(rest_channels::axum::websocket::<Api>))
+///     .with_state(app.clone());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// let stopping = app.clone();
+/// tokio::spawn(async move {
+///     let _ = tokio::signal::ctrl_c().await;
+///     stopping.shutdown();
+/// });
+/// rest_channels::axum::serve(listener, router, app).await
+/// # }
+/// ```
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    app: App,
+) -> std::io::Result<()> {
+    use hyper_util::rt::TokioTimer;
+    use hyper_util::service::TowerToHyperService;
+
+    let header_timeout = app.settings().handshake_timeout;
+    let token = app.shutdown_token().clone();
+    let connections = tokio_util::task::TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            () = token.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                // EMFILE and the like: wait for sockets to close.
+                tracing::warn!(error = %e, "accept failed; pausing");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router.clone()))
+            .with_upgrades();
+        let token = token.clone();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            let served = tokio::select! {
+                served = conn.as_mut() => served,
+                () = token.cancelled() => {
+                    // Finish the request being served, take no other.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    connections.close();
+    // WebSockets are the app's (closed with 1001 by the shutdown); HTTP
+    // connections finish what they serve.
+    connections.wait().await;
+    // Bounded: a socket's closing handshake lingers at most a few seconds.
+    let linger = app.settings().shutdown_grace + Duration::from_secs(5);
+    if tokio::time::timeout(linger, app.closed()).await.is_err() {
+        tracing::warn!(open = app.connections(), "connections still open after the grace period");
+    }
+    Ok(())
 }
 
 /// A TCP listener for `axum::serve` whose accepted sockets have
