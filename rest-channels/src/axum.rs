@@ -301,7 +301,10 @@ pub async fn serve(
     // Bounded: a socket's closing handshake lingers at most a few seconds.
     let linger = app.settings().shutdown_grace + Duration::from_secs(5);
     if tokio::time::timeout(linger, app.closed()).await.is_err() {
-        tracing::warn!(open = app.connections(), "connections still open after the grace period");
+        tracing::warn!(
+            open = app.connections(),
+            "connections still open after the grace period"
+        );
     }
     Ok(())
 }
