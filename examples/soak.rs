@@ -28,8 +28,8 @@
 //!   30 s by default: a run longer than 35 s fails when it was not closed).
 //! - `all`: the three in turn, each on a fresh server.
 //!
-//! `--quick` shortens each mode (1,000 connections × 3 cycles, 3 s of
-//! flood, 5 s of slow reader) for CI:
+//! `--quick` shortens each mode (500 connections × 3 cycles, within the
+//! usual `ulimit -n` of 1024; 3 s of flood, 5 s of slow reader) for CI:
 //!
 //! ```text
 //! cargo build --release --example reference --example soak
@@ -66,7 +66,7 @@ usage:
   soak slow-reader [--seconds S] [--max-growth-kib K] [--max-latency-ms L] [--quick]
   soak all         [--quick]
 
-  --conns           cycles: connections per cycle, all open at once (default 10000; quick 1000)
+  --conns           cycles: connections per cycle, all open at once (default 10000; quick 500)
   --cycles          cycles: how many (default 5; quick 3)
   --batch           cycles: handshakes in flight at a time (default 200)
   --max-growth-kib  cycles: VmRSS after the last cycle over the first, at most
@@ -300,6 +300,17 @@ fn start_reference(bin: &PathBuf, mode: Mode) -> Result<(Server, String), String
     Ok((server, addr))
 }
 
+/// This process's soft limit on open files (`/proc/self/limits`).
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The resident memory of a process, in KiB.
 fn vmrss_kib(pid: u32) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -370,11 +381,22 @@ async fn close(mut ws: Ws) -> bool {
 // ------------------------------------------------------------------- cycles
 
 async fn cycles(opts: &Opts, addr: &str, pid: u32) -> Result<(), String> {
-    let conns = opts.conns.unwrap_or(if opts.quick { 1000 } else { 10_000 });
+    let conns = opts.conns.unwrap_or(if opts.quick { 500 } else { 10_000 });
     let cycles = opts.cycles.unwrap_or(if opts.quick { 3 } else { 5 });
     let bound = opts.max_growth_kib.unwrap_or(8192);
     if cycles < 2 {
         return Err("--cycles must be at least 2 (the first is the baseline)".into());
+    }
+    // Each connection is a descriptor here and in the server (which
+    // inherits this limit).
+    if let Some(limit) = open_file_limit()
+        && limit < conns as u64 + 100
+    {
+        return Err(format!(
+            "{conns} connections need more open files than `ulimit -n` allows ({limit}): \
+             raise it (ulimit -n {}) or pass fewer --conns",
+            2 * conns + 200
+        ));
     }
     let url = format!("ws://{addr}/ws/");
     let settle = Duration::from_millis(if opts.quick { 500 } else { 2000 });
