@@ -31,9 +31,11 @@ use std::time::Duration;
 pub use sea_query;
 pub use sqlx;
 
+#[cfg(feature = "postgres")]
+use sea_query::PostgresQueryBuilder;
 use sea_query::{
-    Alias, Asterisk, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, PostgresQueryBuilder,
-    Query, QueryStatementWriter, SelectStatement, SqliteQueryBuilder, UpdateStatement,
+    Alias, Asterisk, DeleteStatement, Expr, ExprTrait, Func, InsertStatement, Query,
+    QueryStatementWriter, SelectStatement, SqliteQueryBuilder, UpdateStatement,
 };
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
