@@ -31,13 +31,15 @@ use rest_channels::axum::websocket;
 use rest_channels::db::Migrations;
 use rest_channels::layer::redis::RedisChannelLayer;
 use rest_channels::prelude::*;
+use rest_channels::schemars::JsonSchema;
 use rest_channels::throttle::redis::RedisThrottleStore;
 use rest_channels::{TokenAuth, User};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 /// A note: `{"id": int, "title": str, "content": str, "author": int}`.
-#[derive(Model, Serialize, Debug)]
+#[derive(Model, Serialize, JsonSchema, Debug)]
+#[schemars(crate = "rest_channels::schemars")]
 #[model(table = "notes")]
 pub struct Note {
     #[model(primary_key)]
@@ -285,6 +287,19 @@ impl Room {
     }
 }
 
+/// The app's AsyncAPI 3.0 document (`GET /asyncapi.json`), built from the
+/// consumers' descriptions.
+pub fn asyncapi() -> Value {
+    rest_channels::asyncapi::Document::builder()
+        .title("rest-channels reference app")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description("The wire contract of REFERENCE_APP.md: JSON envelopes over WebSockets.")
+        .endpoint::<Api>("/ws/")
+        .endpoint::<Strict>("/ws/strict/")
+        .endpoint::<Room>("/ws/rooms/{group_id}/")
+        .build()
+}
+
 fn user(id: i64, name: &str, staff: bool) -> Arc<dyn User> {
     Arc::new(SimpleUser::new(id, name).staff(staff))
 }
@@ -450,7 +465,19 @@ async fn main() {
         .database(db.clone())
         .max_message_size(64 * 1024)
         .build();
+    // Built once: every request gets the same bytes.
+    let schema = serde_json::to_string(&asyncapi()).expect("the document serializes");
+    let schema = move || {
+        let body = schema.clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+        }
+    };
     let router = Router::new()
+        .route("/asyncapi.json", get(schema))
         .route("/ws/", get(websocket::<Api>))
         .route("/ws/strict/", get(websocket::<Strict>))
         .route("/ws/rooms/{group_id}/", get(websocket::<Room>))

@@ -75,11 +75,14 @@ fn handler_impl(handler: &HandlerImpl) -> TokenStream {
     });
     let routes = routes(handler);
     let dispatch = dispatch(handler);
+    let describe = crate::describe::describe_fn(handler);
     quote! {
         impl #krate::Handler for #self_ty {
             fn permission() -> #permission_type {
                 #permission
             }
+
+            #describe
 
             fn handle<'a>(
                 &'a self,

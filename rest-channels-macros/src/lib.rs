@@ -74,6 +74,7 @@
 mod attr;
 mod ctxt;
 mod derive_model;
+mod describe;
 mod expand;
 mod fallback;
 mod generics;

@@ -29,6 +29,15 @@ pub trait Handler: Send + Sync + 'static {
     /// The handler's permissions, combined into one value.
     fn permission() -> impl Permission;
 
+    /// The handler's static description: its actions, routes, permissions
+    /// and events, with the JSON Schemas of arguments and replies (see
+    /// [`crate::describe`]). `#[action_handler]` and `#[consumer]`
+    /// implement it; it is built on demand, never on the message path.
+    fn describe(generator: &mut schemars::SchemaGenerator) -> crate::describe::HandlerDescription {
+        let _ = generator;
+        crate::describe::HandlerDescription::new(std::any::type_name::<Self>())
+    }
+
     /// Checks permissions, resolves nested routes, looks the action up,
     /// deserializes its arguments and runs it.
     #[doc(hidden)]

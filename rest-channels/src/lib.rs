@@ -66,11 +66,13 @@ extern crate self as rest_channels;
 
 mod admission;
 mod app;
+pub mod asyncapi;
 mod auth;
 pub mod axum;
 mod connection;
 mod context;
 pub mod db;
+pub mod describe;
 mod detached;
 mod dispatch;
 pub mod envelope;
@@ -94,6 +96,11 @@ pub mod throttle;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+/// JSON Schema, for [`describe`]: derive `schemars::JsonSchema` (with
+/// `#[schemars(crate = "rest_channels::schemars")]`) on parameter, reply
+/// and model types to have them described.
+pub use schemars;
 
 pub use app::{App, AppBuilder, Settings};
 pub use auth::{AuthenticationFailed, Authenticator, TokenAuth, request_token};

@@ -448,6 +448,14 @@ pub trait Model: Serialize + Object + Sized + Send + Sync + Unpin + 'static {
     /// Reads and validates the writable fields of a `data` object; every
     /// invalid field is reported. Read-only and unknown keys are ignored.
     fn read_data(data: &Map<String, Json>, mode: WriteMode) -> Result<Values, FieldErrors>;
+
+    /// The model's JSON Schema, for descriptions ([`crate::describe`]):
+    /// the derive gives the type's `schemars::JsonSchema` schema when it
+    /// has one, else `{"type": "object"}`.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let _ = generator;
+        schemars::json_schema!({"type": "object"})
+    }
 }
 
 /// What the derive generates for each writable field: reads it from

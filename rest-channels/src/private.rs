@@ -5,6 +5,12 @@
 
 pub use serde_json;
 
+pub use crate::describe::{
+    ActionDescription, ActionMode, EventDescription, GenericsProbe, GenericsViaModelHandler,
+    GenericsViaNothing, HandlerDescription, KwargDescription, ModelProbe, ModelViaAny,
+    ModelViaSchema, ParamDescription, ParamProbe, ParamViaAny, ParamViaDeserialize, ParamViaSchema,
+    ReplyProbe, ReplyViaAny, ReplyViaSchema, RouteDescription, describe_generics, describe_target,
+};
 pub use crate::detached::detach;
 pub use crate::dispatch::{
     ActionArg, ArgError, action_not_allowed, arg, arg_errors, assert_arg, blocking, broadcast,
@@ -17,6 +23,7 @@ pub use crate::permissions::{And, Not, Or, SettingsDefault};
 pub use crate::routing::{KwargKind, RouteSpec, RouteTable, Routes};
 pub use crate::socket::{Decoded, decode_chunks};
 pub use crate::throttle::{Rate, Throttle};
+pub use schemars::SchemaGenerator;
 
 /// Entry points for the fuzz targets (`fuzz/`), the property tests
 /// (`tests/properties.rs`) and the benches (`benches/`): thin wrappers over

@@ -117,6 +117,14 @@ fn model_impl(model: &Model) -> TokenStream {
             type Fields = #fields_ident;
             const FIELDS: #fields_ident = #fields;
 
+            fn json_schema(
+                generator: &mut #krate::__private::SchemaGenerator,
+            ) -> #krate::schemars::Schema {
+                #[allow(unused_imports)]
+                use #krate::__private::{ModelViaAny as _, ModelViaSchema as _};
+                (&&#krate::__private::ModelProbe::<Self>::new()).describe_model(generator)
+            }
+
             fn from_row(
                 #row: &#krate::db::Row<'_>,
             ) -> ::core::result::Result<Self, #krate::db::sqlx::Error> {
