@@ -566,6 +566,7 @@ fn list_query<H: ModelHandler>() -> Vec<&'static str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_borrow)] // the probes' autoref is the point
 mod tests {
     use super::*;
 
