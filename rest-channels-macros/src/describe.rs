@@ -64,13 +64,11 @@ pub(crate) fn describe_fn(handler: &HandlerImpl) -> TokenStream {
         };
         let detached = action.is_detached();
         let blocking = action.sig.asyncness.is_none();
-        let throttle = match &action.options.throttle {
-            Some(rate) => {
-                let lit = &rate.lit;
-                quote!(::core::option::Option::Some(#lit))
-            }
-            None => quote!(::core::option::Option::None),
-        };
+        // Only when set: an unthrottled handler's expansion names no throttle.
+        let throttle = action.options.throttle.as_ref().map(|rate| {
+            let lit = &rate.lit;
+            quote!(#a.throttle = ::core::option::Option::Some(#lit);)
+        });
         let params = action.params.iter().filter_map(|param| match param {
             ActionParam::Named(param) => {
                 let ty = &param.ty;
@@ -95,7 +93,7 @@ pub(crate) fn describe_fn(handler: &HandlerImpl) -> TokenStream {
             #a.mode = #mode;
             #a.detached = #detached;
             #a.blocking = #blocking;
-            #a.throttle = #throttle;
+            #throttle
             #(#params)*
             #a.reply = (&&#p::ReplyProbe::<#ret>::new()).describe_reply(#g);
             #d.actions.push(#a);
