@@ -225,6 +225,19 @@ fn argument_types_modes_and_replies_follow_the_code() {
         reply(&retrieve)["properties"]["data"]["$ref"],
         "#/components/schemas/Note"
     );
+    // `data` of the writes: the writable fields; `title` has no default.
+    let data = payload(&op("notes/", "create"))["properties"]["data"].clone();
+    let mut writable: Vec<&String> = data["properties"].as_object().unwrap().keys().collect();
+    writable.sort_unstable();
+    assert_eq!(
+        writable,
+        ["content", "title"],
+        "id and author are read-only"
+    );
+    assert_eq!(data["properties"]["title"]["type"], "string");
+    assert_eq!(data["required"], serde_json::json!(["title"]));
+    let partial = payload(&op("notes/<int:pk>/", "partial_update"))["properties"]["data"].clone();
+    assert!(partial.get("required").is_none(), "{partial}");
     assert_eq!(
         reply(&op("notes/", "create"))["properties"]["status"]["const"],
         201

@@ -468,16 +468,21 @@ pub fn describe_generics<H: ModelHandler>(
         schema: json_schema!({"type": ["integer", "string"], "description": "the route's kwarg of this name, else the message key"}),
         required: true,
     };
-    let data = |partial: bool| ParamDescription {
+    let mut data = |partial: bool| ParamDescription {
         name: "data",
-        schema: json_schema!({
-            "allOf": [model.clone()],
-            "description": if partial {
-                "some of the model's fields; only those change (read-only fields are ignored)"
-            } else {
-                "the model's fields (read-only fields are ignored)"
-            },
-        }),
+        schema: {
+            let mut schema = <H::Model as crate::model::Model>::data_schema(generator, partial);
+            schema.insert(
+                "description".into(),
+                if partial {
+                    "some of the model's writable fields; only those change"
+                } else {
+                    "the model's writable fields (read-only and unknown keys are ignored)"
+                }
+                .into(),
+            );
+            schema
+        },
         required: true,
     };
     for &action in actions {

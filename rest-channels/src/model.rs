@@ -456,6 +456,15 @@ pub trait Model: Serialize + Object + Sized + Send + Sync + Unpin + 'static {
         let _ = generator;
         schemars::json_schema!({"type": "object"})
     }
+
+    /// The JSON Schema of the `data` that [`Model::read_data`] reads: the
+    /// writable fields, those without a default required unless `partial`.
+    /// The derive describes each field by its type's `schemars::JsonSchema`
+    /// when it has one, else as "any".
+    fn data_schema(generator: &mut schemars::SchemaGenerator, partial: bool) -> schemars::Schema {
+        let _ = (generator, partial);
+        schemars::json_schema!({"type": "object"})
+    }
 }
 
 /// What the derive generates for each writable field: reads it from

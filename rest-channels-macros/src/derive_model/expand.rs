@@ -106,6 +106,7 @@ fn model_impl(model: &Model) -> TokenStream {
         quote!(#decode(#row, #name)?)
     });
     let read_data = read_data(model);
+    let data_schema = data_schema(model);
     let fields = fields_value(model, &column_exprs(model));
     quote! {
         #[automatically_derived]
@@ -124,6 +125,8 @@ fn model_impl(model: &Model) -> TokenStream {
                 use #krate::__private::{ModelViaAny as _, ModelViaSchema as _};
                 (&&#krate::__private::ModelProbe::<Self>::new()).describe_model(generator)
             }
+
+            #data_schema
 
             fn from_row(
                 #row: &#krate::db::Row<'_>,
@@ -206,6 +209,58 @@ fn read_data(model: &Model) -> TokenStream {
             #mode: #krate::model::WriteMode,
         ) -> ::core::result::Result<#krate::model::Values, #krate::FieldErrors> {
             #body
+        }
+    }
+}
+
+/// `Model::data_schema`: the writable fields, each by its type's schema
+/// (a probe: a type without `JsonSchema` is "any", and adds no error).
+fn data_schema(model: &Model) -> TokenStream {
+    let krate = &model.krate;
+    let (generator, partial, properties, required) = (
+        local("generator"),
+        local("partial"),
+        local("properties"),
+        local("required"),
+    );
+    let json = quote!(#krate::__private::serde_json);
+    let fields = model
+        .fields
+        .iter()
+        .filter(|field| !field.is_read_only())
+        .map(|field| {
+            let (ty, name) = (&field.ty, name_lit(field));
+            let has_default = field.default.is_some();
+            let (schema, needed) = (local("schema"), local("needed"));
+            quote! {{
+                let (#schema, #needed) =
+                    (&&&#krate::__private::ParamProbe::<#ty>::new()).describe_param(#generator);
+                #properties.insert(::std::string::String::from(#name), #schema.to_value());
+                if #needed && !#has_default && !#partial {
+                    #required.push(#json::Value::from(#name));
+                }
+            }}
+        });
+    quote! {
+        fn data_schema(
+            #generator: &mut #krate::__private::SchemaGenerator,
+            #partial: bool,
+        ) -> #krate::schemars::Schema {
+            #[allow(unused_imports)]
+            use #krate::__private::{ParamViaAny as _, ParamViaDeserialize as _, ParamViaSchema as _};
+            let _ = (&#generator, #partial);
+            #[allow(unused_mut)]
+            let mut #properties = #json::Map::new();
+            #[allow(unused_mut)]
+            let mut #required = ::std::vec::Vec::<#json::Value>::new();
+            #(#fields)*
+            let mut schema = #json::Map::new();
+            schema.insert("type".into(), "object".into());
+            schema.insert("properties".into(), #properties.into());
+            if !#required.is_empty() {
+                schema.insert("required".into(), #required.into());
+            }
+            #krate::schemars::Schema::from(schema)
         }
     }
 }
