@@ -236,6 +236,10 @@ fn argument_types_modes_and_replies_follow_the_code() {
     );
     assert_eq!(data["properties"]["title"]["type"], "string");
     assert_eq!(data["required"], serde_json::json!(["title"]));
+    // Their validation: length(chars, min = 1, max = 255), max = 1024.
+    assert_eq!(data["properties"]["title"]["minLength"], 1);
+    assert_eq!(data["properties"]["title"]["maxLength"], 255);
+    assert_eq!(data["properties"]["content"]["maxLength"], 1024);
     let partial = payload(&op("notes/<int:pk>/", "partial_update"))["properties"]["data"].clone();
     assert!(partial.get("required").is_none(), "{partial}");
     assert_eq!(

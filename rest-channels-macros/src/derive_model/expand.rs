@@ -232,9 +232,14 @@ fn data_schema(model: &Model) -> TokenStream {
             let (ty, name) = (&field.ty, name_lit(field));
             let has_default = field.default.is_some();
             let (schema, needed) = (local("schema"), local("needed"));
+            let keywords = schema_keywords(field).into_iter().map(|(k, v)| {
+                quote!(#schema.insert(::std::string::String::from(#k), #json::Value::from(#v));)
+            });
             quote! {{
-                let (#schema, #needed) =
+                #[allow(unused_mut)]
+                let (mut #schema, #needed) =
                     (&&&#krate::__private::ParamProbe::<#ty>::new()).describe_param(#generator);
+                #(#keywords)*
                 #properties.insert(::std::string::String::from(#name), #schema.to_value());
                 if #needed && !#has_default && !#partial {
                     #required.push(#json::Value::from(#name));
@@ -263,6 +268,34 @@ fn data_schema(model: &Model) -> TokenStream {
             #krate::schemars::Schema::from(schema)
         }
     }
+}
+
+/// The JSON Schema keywords of a field's validation rules that JSON Schema
+/// can say: `length(chars, ...)` (JSON Schema counts characters) and
+/// `email`. Byte lengths, ranges (any expression) and custom rules are
+/// checked by the server only.
+fn schema_keywords(field: &Field) -> Vec<(&'static str, TokenStream)> {
+    let mut keywords = Vec::new();
+    for rule in field.validate.iter().flat_map(|(_, rules)| rules) {
+        match rule {
+            Rule::Length {
+                chars: Some(_),
+                min,
+                max,
+                ..
+            } => {
+                if let Some(min) = min {
+                    keywords.push(("minLength", quote!(#min as u64)));
+                }
+                if let Some(max) = max {
+                    keywords.push(("maxLength", quote!(#max as u64)));
+                }
+            }
+            Rule::Email { .. } => keywords.push(("format", quote!("email"))),
+            _ => {}
+        }
+    }
+    keywords
 }
 
 /// The `default` argument of `read_field`: `None`, or a `fn() -> T`.
