@@ -322,33 +322,9 @@ async fn run<'a, C: Consumer, T: Transport>(
         return None;
     }
     loop {
-        let step = if transport.has_queued() {
-            // Only what is ready now joins the queued writes. Polled with
-            // the task's own waker: a noop one would be registered, then
-            // replaced, at every source on every turn.
-            let polled = {
-                let ready = std::pin::pin!(next(
-                    &mut shutdown,
-                    &mut detached,
-                    conn,
-                    &mut inbox,
-                    inbox_open,
-                    transport,
-                    idle.as_mut(),
-                ));
-                futures_util::poll!(ready)
-            };
-            match polled {
-                Poll::Ready(step) => step,
-                Poll::Pending => {
-                    if !transport.flush().await {
-                        return None;
-                    }
-                    continue;
-                }
-            }
-        } else {
-            next(
+        let queued = transport.has_queued();
+        let step = {
+            let mut ready = std::pin::pin!(next(
                 &mut shutdown,
                 &mut detached,
                 conn,
@@ -356,8 +332,25 @@ async fn run<'a, C: Consumer, T: Transport>(
                 inbox_open,
                 transport,
                 idle.as_mut(),
-            )
-            .await
+            ));
+            if queued {
+                // Only what is ready now joins the queued writes. Polled
+                // with the task's own waker: a noop one would be
+                // registered, then replaced, at every source on every turn.
+                match futures_util::poll!(ready.as_mut()) {
+                    Poll::Ready(step) => Some(step),
+                    Poll::Pending => None,
+                }
+            } else {
+                Some(ready.await)
+            }
+        };
+        let Some(step) = step else {
+            // Nothing else is ready: what is queued goes out.
+            if !transport.flush().await {
+                return None;
+            }
+            continue;
         };
         match step {
             Next::Shutdown => {
