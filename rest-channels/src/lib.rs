@@ -92,6 +92,7 @@ pub mod scope;
 mod socket;
 pub mod testing;
 pub mod throttle;
+pub mod typescript;
 
 #[doc(hidden)]
 #[path = "private.rs"]
