@@ -7,7 +7,8 @@
 # 1. `npm ci` (typescript and ws, pinned in package-lock.json, dev-only);
 # 2. regenerates src/reference.ts with the Rust generator and fails when
 #    the committed file differs (`git diff --exit-code`);
-# 3. type-checks and builds to dist/ with tsc;
+# 3. type-checks the type-level tests (test/types.ts: wrong arguments must
+#    not compile) and builds to dist/ with tsc;
 # 4. runs the node tests (test/*.test.mjs) against the reference binary
 #    (each test run starts it on a free port, and restarts it once).
 # Needs node >= 18 and npm (the distribution's `nodejs` and `npm` packages).
@@ -29,4 +30,4 @@ git -C "$ROOT" diff --exit-code -- clients/typescript/src/reference.ts || {
   exit 1
 }
 
-(cd "$HERE" && npx tsc -p . && REFERENCE_BIN="$BIN" node --test test/)
+(cd "$HERE" && npx tsc -p test && npx tsc -p . && REFERENCE_BIN="$BIN" node --test test/)

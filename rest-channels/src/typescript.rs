@@ -655,13 +655,18 @@ fn method(
         ));
         any_required = true;
     }
+    let type_prefix = format!("{prefix}{}", camel(a.name, true));
     let mut keys = Vec::new();
     for p in &a.params {
         if at.kwargs.iter().any(|(k, _)| k == p.name) {
             continue;
         }
         keys.push(Value::from(p.name).to_string());
-        let ty = ts_type(p.schema.as_value(), indent);
+        let ty = alias(
+            aliases,
+            format!("{type_prefix}{}", camel(p.name, true)),
+            ts_type(p.schema.as_value(), ""),
+        );
         if p.required {
             any_required = true;
             fields.push(format!("{}: {ty}", prop(p.name)));
@@ -695,7 +700,6 @@ fn method(
         format!("pick(args, {keys})")
     };
     let name = camel(a.name, false);
-    let type_prefix = format!("{prefix}{}", camel(a.name, true));
     let reply = alias(
         aliases,
         format!("{type_prefix}Reply"),

@@ -15,6 +15,16 @@ export type Note = {
   title: string;
 };
 
+export type WsNotesPkUpdateData = {
+  content?: string;
+  title: string;
+};
+
+export type WsNotesPkPartialUpdateData = {
+  content?: string;
+  title?: string;
+};
+
 export type WsNotesPkSubscribeReply = {
   subscribed: true;
 };
@@ -42,6 +52,11 @@ export type WsNotesListReply = {
    */
   previous: string | null;
   results: Note[];
+};
+
+export type WsNotesCreateData = {
+  content?: string;
+  title: string;
 };
 
 export type WsNotesSubscribeReply = {
@@ -130,15 +145,9 @@ export class Ws {
   readonly notesPk = {
     retrieve: (args: { pk: number }, options?: CallOptions): Promise<Note> =>
       this.connection.call<Note>(`notes/${String(args["pk"])}/`, "retrieve", {}, options),
-    update: (args: { pk: number; data: {
-      content?: string;
-      title: string;
-    } }, options?: CallOptions): Promise<Note> =>
+    update: (args: { pk: number; data: WsNotesPkUpdateData }, options?: CallOptions): Promise<Note> =>
       this.connection.call<Note>(`notes/${String(args["pk"])}/`, "update", pick(args, ["data"]), options),
-    partialUpdate: (args: { pk: number; data: {
-      content?: string;
-      title?: string;
-    } }, options?: CallOptions): Promise<Note> =>
+    partialUpdate: (args: { pk: number; data: WsNotesPkPartialUpdateData }, options?: CallOptions): Promise<Note> =>
       this.connection.call<Note>(`notes/${String(args["pk"])}/`, "partial_update", pick(args, ["data"]), options),
     destroy: (args: { pk: number }, options?: CallOptions): Promise<null> =>
       this.connection.call<null>(`notes/${String(args["pk"])}/`, "destroy", {}, options),
@@ -152,10 +161,7 @@ export class Ws {
   readonly notes = {
     list: (args: { query?: { page?: string | number; page_size?: string | number; author?: string | number; search?: string | number; ordering?: string | number } } = {}, options?: CallOptions): Promise<WsNotesListReply> =>
       this.connection.call<WsNotesListReply>(withQuery(`notes/`, args.query), "list", {}, options),
-    create: (args: { data: {
-      content?: string;
-      title: string;
-    } }, options?: CallOptions): Promise<Note> =>
+    create: (args: { data: WsNotesCreateData }, options?: CallOptions): Promise<Note> =>
       this.connection.call<Note>(`notes/`, "create", pick(args, ["data"]), options),
     subscribe: (options?: CallOptions): Promise<Subscription<WsNotesSubscribeReply, WsNotesSubscribePush>> =>
       this.connection.subscribe<WsNotesSubscribeReply, WsNotesSubscribePush>(`notes/`, "subscribe", {}, options),
