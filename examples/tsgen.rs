@@ -13,7 +13,7 @@ mod reference;
 use rest_channels::typescript::Client;
 
 /// The reference app's client module.
-fn client() -> String {
+pub fn client() -> String {
     Client::builder()
         .endpoint::<reference::Api>("/ws/")
         .endpoint::<reference::Strict>("/ws/strict/")
