@@ -401,6 +401,12 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() {
+    run("ws", |router| router).await;
+}
+
+/// Serves the reference app's endpoints; `extra` adds routes (the `board`
+/// example adds its page), `scheme` is the one printed in `listening on`.
+pub async fn run(scheme: &str, extra: fn(Router<App>) -> Router<App>) {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -476,7 +482,7 @@ async fn main() {
             )
         }
     };
-    let router = Router::new()
+    let router = extra(Router::new())
         .route("/asyncapi.json", get(schema))
         .route("/ws/", get(websocket::<Api>))
         .route("/ws/strict/", get(websocket::<Strict>))
@@ -493,7 +499,7 @@ async fn main() {
     let local = listener.local_addr().expect("bound address");
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on ws://{local}");
+        let _ = writeln!(out, "listening on {scheme}://{local}");
         let _ = out.flush();
     }
 
