@@ -9,12 +9,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::{Router, routing::get};
-use common::redis::Redis;
+use common::redis::{Redis, Reference};
 use common::{Client, Server};
 use futures_util::StreamExt;
 use rest_channels::App;
@@ -421,40 +419,10 @@ async fn no_subscription_is_left_once_every_member_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reference_process_shares_its_rooms_with_this_one() {
     let Some(redis) = Redis::start() else { return };
-    // cargo builds the examples with the tests: target/<profile>/examples/.
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join("reference"))
-        .filter(|p| p.is_file());
-    let Some(bin) = bin else {
-        eprintln!("note: the reference example is not built next to this test: skipped");
+    let Some(reference) = Reference::start(&redis).await else {
         return;
     };
-    let mut child = Command::new(bin)
-        .args(["--addr", "127.0.0.1:0", "--redis-url", &redis.url()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the reference example");
-    let stdout = child.stdout.take().unwrap();
-    let reading = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    });
-    let line = tokio::time::timeout(Duration::from_secs(30), reading)
-        .await
-        .expect("the ready line in time")
-        .unwrap()
-        .unwrap();
-    let base = line
-        .split("listening on ")
-        .nth(1)
-        .expect("listening on ws://...")
-        .trim()
-        .to_owned();
+    let base = &reference.base;
 
     let layer = RedisChannelLayer::connect(&redis.url()).await.unwrap();
     let (mine, mut inbox) = layer.new_channel(8).await.unwrap();
@@ -497,6 +465,5 @@ async fn a_reference_process_shares_its_rooms_with_this_one() {
         )
     );
     drop(alice);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(reference);
 }

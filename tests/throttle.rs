@@ -8,13 +8,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use common::redis::Redis;
+use common::redis::{Redis, Reference};
 use common::{Client, Server};
 use rest_channels::axum::websocket;
 use rest_channels::prelude::*;
@@ -431,70 +429,15 @@ async fn a_store_that_fails_lets_calls_through() {
     server.stop().await;
 }
 
-/// A reference example process, on the test's Redis, killed on drop.
-struct Reference {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn reference(redis: &Redis) -> Option<Reference> {
-    // cargo builds the examples with the tests: target/<profile>/examples/.
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join("reference"))
-        .filter(|p| p.is_file());
-    let Some(bin) = bin else {
-        eprintln!("note: the reference example is not built next to this test: skipped");
-        return None;
-    };
-    let mut child = Command::new(bin)
-        .args(["--addr", "127.0.0.1:0", "--redis-url", &redis.url()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the reference example");
-    let stdout = child.stdout.take().unwrap();
-    let mut reference = Reference {
-        child,
-        base: String::new(),
-    };
-    let reading = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    });
-    let line = tokio::time::timeout(Duration::from_secs(30), reading)
-        .await
-        .expect("the ready line in time")
-        .unwrap()
-        .unwrap();
-    reference.base = line
-        .split("listening on ")
-        .nth(1)
-        .expect("listening on ws://...")
-        .trim()
-        .to_owned();
-    Some(reference)
-}
-
 /// Two reference processes on one Redis: alice's `throttled` budget (5 per
 /// 10 s) is one for both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_reference_processes_share_a_users_budget() {
     let Some(redis) = Redis::start() else { return };
-    let Some(first) = reference(&redis).await else {
+    let Some(first) = Reference::start(&redis).await else {
         return;
     };
-    let second = reference(&redis).await.unwrap();
+    let second = Reference::start(&redis).await.unwrap();
     let url = |r: &Reference| format!("{}/ws/?token=alice-token", r.base);
     let mut on_first = Client::connect(&url(&first), None).await.unwrap();
     let mut on_second = Client::connect(&url(&second), None).await.unwrap();

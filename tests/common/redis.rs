@@ -147,3 +147,64 @@ impl Drop for Redis {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A `reference` example process with `--redis-url` on a Redis of the
+/// tests, killed on drop.
+pub struct Reference {
+    child: Child,
+    /// Its `ws://HOST:PORT`, from its ready line.
+    pub base: String,
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Reference {
+    /// Starts the reference example (built by cargo next to the tests, in
+    /// `target/<profile>/examples/`) on `redis`, on a free port; `None`
+    /// (with a note) when it is not built there.
+    pub async fn start(redis: &Redis) -> Option<Reference> {
+        let exe = std::env::current_exe().unwrap();
+        let bin = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .map(|profile| profile.join("examples").join("reference"))
+            .filter(|p| p.is_file());
+        let Some(bin) = bin else {
+            eprintln!("note: the reference example is not built next to this test: skipped");
+            return None;
+        };
+        let mut child = Command::new(bin)
+            .args(["--addr", "127.0.0.1:0", "--redis-url", &redis.url()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the reference example");
+        let stdout = child.stdout.take().unwrap();
+        let mut reference = Reference {
+            child,
+            base: String::new(),
+        };
+        let reading = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        });
+        let line = tokio::time::timeout(Duration::from_secs(30), reading)
+            .await
+            .expect("the ready line in time")
+            .unwrap()
+            .unwrap();
+        reference.base = line
+            .split("listening on ")
+            .nth(1)
+            .expect("listening on ws://...")
+            .trim()
+            .to_owned();
+        Some(reference)
+    }
+}
