@@ -15,16 +15,8 @@ BIN="${1:-target/release/examples/reference}"
 
 (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
 
-LOG="$(mktemp "${TMPDIR:-/tmp}/asyncapi-check.XXXXXX")"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$BIN" --addr "127.0.0.1:$PORT" >"$LOG" 2>&1 &
-PID=$!
-trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 1 300); do
-  grep -q "listening on ws://" "$LOG" && break
-  kill -0 "$PID" 2>/dev/null || { cat "$LOG" >&2; echo "check.sh: the server exited" >&2; exit 2; }
-  sleep 0.1
-done
-grep -q "listening on ws://" "$LOG" || { cat "$LOG" >&2; echo "check.sh: the server did not start" >&2; exit 2; }
+# shellcheck source=../lib/server.sh
+. "$HERE/../lib/server.sh"
+start_server "$BIN" "listening on ws://"
 
 node "$HERE/validate.mjs" "http://127.0.0.1:$PORT/asyncapi.json"
